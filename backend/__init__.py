@@ -1,0 +1,1 @@
+"""Tandem backend: the application core and the JSON API."""

@@ -1,0 +1,1 @@
+"""Litestar controllers (thin): parse → one service call → DTO."""

@@ -1,0 +1,46 @@
+"""ASGI middleware: request id, access log line, context reset."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from backend.logs import request_id_var, tenant_var, user_var
+
+log = logging.getLogger("tandem.access")
+_RID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+def request_id_middleware(app: ASGIApp) -> ASGIApp:
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # type: ignore[comparison-overlap]
+            await app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        rid = incoming if _RID.fullmatch(incoming) else uuid.uuid4().hex
+        tokens = (request_id_var.set(rid), tenant_var.set(None), user_var.set(None))
+        started = time.perf_counter()
+        status: dict[str, Any] = {"code": 500}
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+            await send(message)
+
+        try:
+            await app(scope, receive, send_with_id)
+        finally:
+            log.info(
+                "%s %s %s %.1fms", scope.get("method", "-"), scope["path"], status["code"],
+                (time.perf_counter() - started) * 1000,
+            )
+            for var, token in zip((request_id_var, tenant_var, user_var), tokens, strict=True):
+                var.reset(token)
+
+    return middleware

@@ -1,0 +1,86 @@
+"""Every error leaves as RFC 9457 problem+json; no stack trace reaches a client."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from backend.kit.errors import DomainError
+from backend.logs import request_id_var
+
+log = logging.getLogger("tandem.api")
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem(
+    request: Request[Any, Any, Any], status: int, code: str, detail: str,
+    errors: list[dict[str, str]] | None = None, headers: dict[str, str] | None = None,
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {
+        "type": f"/problems/{code}",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "instance": request.url.path,
+    }
+    if errors:
+        body["errors"] = errors
+    if (rid := request_id_var.get()) is not None:
+        body["request_id"] = rid
+    return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def on_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
+    errors = [{"field": e.field, "reason": e.reason} for e in exc.errors]
+    return problem(request, exc.status, exc.code, exc.detail, errors, exc.headers or None)
+
+
+def _field_of(item: dict[str, Any]) -> str:
+    key = item.get("key")
+    if key:
+        return str(key)
+    source = item.get("source")
+    return str(source) if source else "body"
+
+
+def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    status = exc.status_code
+    if isinstance(exc, ValidationException):
+        extra = exc.extra if isinstance(exc.extra, list) else []
+        errors = [{"field": _field_of(i), "reason": str(i.get("message", "invalid"))} for i in extra
+                  if isinstance(i, dict)]
+        if errors:
+            return problem(request, 422, "validation_failed", "The request has invalid fields.", errors)
+        return problem(request, 400, "malformed_request", _safe_detail(exc.detail, "The request body is malformed."))
+    code = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+            405: "method_not_allowed", 413: "body_too_large", 415: "unsupported_media_type",
+            429: "rate_limited"}.get(status, "http_error")
+    if status >= 500:
+        log.error("http error %s on %s", status, request.url.path)
+        return problem(request, status, "server_error", "The server could not complete the request.")
+    default = HTTPStatus(status).description or HTTPStatus(status).phrase
+    return problem(request, status, code, _safe_detail(exc.detail, default), headers=exc.headers or None)
+
+
+def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem(request, 500, "internal_error", "Something went wrong on our side; it has been logged.")
+
+
+def _safe_detail(detail: str | None, fallback: str) -> str:
+    if not detail or len(detail) > 300 or "Traceback" in detail:
+        return fallback
+    return detail
+
+
+exception_handlers: dict[Any, Any] = {
+    DomainError: on_domain_error,
+    HTTPException: on_http_exception,
+    Exception: on_unexpected,
+}
+_ = MediaType

@@ -1,0 +1,93 @@
+"""create_app(): the one HTTP composition root."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import redis.asyncio as aioredis
+from litestar import Litestar
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+
+from backend import logs
+from backend.api.auth import AuthController
+from backend.api.docs import ReferenceRenderPlugin
+from backend.api.health import healthz, readyz
+from backend.api.middleware import request_id_middleware
+from backend.api.problems import exception_handlers
+from backend.api.tenant_admin import TenantAdminController
+from backend.config import Settings, get_settings
+from backend.db.database import Database, set_database
+from backend.domains.identity import passwords
+from backend.kit.jobs import set_job_sender
+from backend.kit.ratelimit import LoginThrottle
+from backend.queue import arq_sender, connect
+
+
+def configure_passwords(settings: Settings) -> None:
+    passwords.configure(passwords.PasswordPolicy(settings.argon2_memory_kib, settings.argon2_time_cost,
+                                                 settings.argon2_parallelism))
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> Litestar:
+    settings = settings or get_settings()
+    if not settings.database_url or not settings.redis_url:
+        raise RuntimeError("create_app needs database_url and redis_url (tandem run provides embedded ones)")
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        owns_db = database is None
+        db = database or Database({"default": settings.database_url or ""}, pool_size=settings.db_pool_size,
+                                  max_overflow=settings.db_max_overflow)
+        set_database(db)
+        redis = aioredis.from_url(settings.redis_url or "")  # type: ignore[no-untyped-call]
+        queue = await connect(settings.redis_url or "")
+        set_job_sender(arq_sender(queue))
+        app.state.redis = redis
+        app.state.throttle = LoginThrottle(redis, settings.login_max_failures_per_account,
+                                           settings.login_max_failures_per_ip, settings.login_window_seconds)
+        try:
+            yield
+        finally:
+            await queue.aclose()
+            await redis.aclose()
+            if owns_db:
+                await db.dispose()
+
+    configure_passwords(settings)
+    app = Litestar(
+        route_handlers=[AuthController, TenantAdminController, healthz, readyz],
+        exception_handlers=exception_handlers,
+        lifespan=[lifespan],
+        middleware=[request_id_middleware],
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Tandem API", version="1", path="/api",
+            render_plugins=[JsonRenderPlugin(), ReferenceRenderPlugin()],
+        ),
+        debug=False,
+        logging_config=None,
+    )
+    app.state.settings = settings
+    check_route_guards(app)
+    return app
+
+
+def check_route_guards(app: Litestar) -> None:
+    """Fail at startup if a tenant route forgot to declare its roles."""
+    for route in app.routes:
+        if not route.path.startswith("/api/v1/t/"):
+            continue
+        for handler in getattr(route, "route_handlers", []):
+            if set(getattr(handler, "http_methods", ())) <= {"OPTIONS", "HEAD"}:
+                continue
+            if not handler.opt.get("roles"):
+                raise RuntimeError(f"tenant route {route.path} has no role guard")
+
+
+def app_from_env() -> Litestar:
+    """Uvicorn factory entry point (`backend.app:app_from_env`)."""
+    settings = get_settings()
+    logs.configure(settings.log_level, settings.log_json)
+    return create_app(settings)

@@ -1,0 +1,144 @@
+"""Implementations behind `tandem migrate` and `tandem tenants …` (CLI composition root)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from backend.bootstrap import start_services
+from backend.config import Settings
+from backend.db.database import Database, set_database
+
+
+def _run(settings: Settings, body: Callable[[Database, Settings], Awaitable[int]], pool: int = 4) -> int:
+    services = start_services(settings, need_redis=False)
+    try:
+        async def go() -> int:
+            db = Database({"default": services.settings.database_url or ""}, pool_size=pool, max_overflow=0)
+            set_database(db)
+            try:
+                return await body(db, services.settings)
+            finally:
+                await db.dispose()
+
+        return asyncio.run(go())
+    finally:
+        services.stop()
+
+
+def _progress_factory(enabled: bool) -> Callable[[int], Callable[[str, bool], None]] | None:
+    if not enabled:
+        return None
+
+    def factory(total: int) -> Callable[[str, bool], None]:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, unit="schema", desc="tenant schemas", file=sys.stderr, dynamic_ncols=True)
+
+        def tick(_schema: str, ok: bool) -> None:
+            bar.update(1)
+            if not ok:
+                bar.set_postfix_str("failures!")
+            if bar.n >= total:
+                bar.close()
+
+        return tick
+
+    return factory
+
+
+def migrate_command(settings: Settings, *, concurrency: int, progress: bool) -> int:
+    from tenants.migrate import migrate_all
+
+    async def body(db: Database, _: Settings) -> int:
+        report = await migrate_all(db, concurrency=concurrency, progress_factory=_progress_factory(progress))
+        print(f"shared: {report.shared_before or '<empty>'} -> {report.shared_after}")
+        print(f"tenants: {report.total} total, {report.up_to_date} already at {report.tenant_head}, "
+              f"{len(report.upgraded)} upgraded, {len(report.failed)} failed in {report.seconds:.2f}s")
+        for schema, error in sorted(report.failed.items()):
+            print(f"  FAILED {schema}: {error}", file=sys.stderr)
+        if report.failed:
+            print("Fix the cause and run `tandem migrate` again: finished schemas are skipped.", file=sys.stderr)
+        return 0 if report.ok else 1
+
+    return _run(settings, body, pool=concurrency + 1)
+
+
+def tenants_command(settings: Settings, args: argparse.Namespace) -> int:
+    from backend.kit.errors import DomainError
+
+    async def body(db: Database, s: Settings) -> int:
+        try:
+            return await _tenants(args, s)
+        except DomainError as exc:
+            reasons = "; ".join(f"{e.field}: {e.reason}" for e in exc.errors)
+            print(f"error: {exc.detail}{' (' + reasons + ')' if reasons else ''}", file=sys.stderr)
+            return 1
+
+    return _run(settings, body)
+
+
+async def _tenants(args: argparse.Namespace, settings: Settings) -> int:
+    from sqlalchemy import select
+
+    from tenants import provisioning, transfer
+    from tenants.models import Tenant
+    from tenants.scope import shared_scope
+
+    action: str = args.action
+    if action == "create":
+        from backend.domains.identity import access, accounts
+        from backend.domains.identity.roles import Role
+
+        async with shared_scope() as uow:
+            ref = await provisioning.create_tenant(
+                uow, provisioning.NewTenant(slug=args.slug, name=args.name or args.slug)
+            )
+            if args.owner_email:
+                user = await accounts.find_by_email(uow, accounts.normalize_email(args.owner_email))
+                if user is None:
+                    if not args.owner_password:
+                        print("error: --owner-password (or TANDEM_OWNER_PASSWORD) is needed for a new user",
+                              file=sys.stderr)
+                        raise SystemExit(1)
+                    user = await accounts.register_user(uow, args.owner_email, args.owner_password)
+                await access.add_member(uow, ref.id, user.id, Role.OWNER)
+        print(f"created tenant {ref.slug} ({ref.id}) in schema {ref.schema}")
+        return 0
+    if action == "list":
+        async with shared_scope() as uow:
+            query = select(Tenant).order_by(Tenant.created_at)
+            if args.status:
+                query = query.where(Tenant.status == args.status)
+            rows: list[Any] = list((await uow.session.execute(query)).scalars())
+        print(f"{'slug':<30} {'status':<10} {'revision':<10} {'cluster':<10} name")
+        for t in rows:
+            print(f"{t.slug:<30} {t.status:<10} {t.schema_revision or '-':<10} {t.cluster:<10} {t.name}")
+        print(f"{len(rows)} tenant(s)")
+        return 0
+    if action in {"suspend", "resume"}:
+        async with shared_scope() as uow:
+            ref = await provisioning.set_status(uow, args.slug, "suspended" if action == "suspend" else "active")
+        print(f"{ref.slug}: {ref.status}")
+        return 0
+    if action == "delete":
+        async with shared_scope() as uow:
+            if args.purge:
+                ref = await provisioning.purge(uow, args.slug)
+                print(f"{ref.slug}: purged (schema {ref.schema} dropped)")
+            else:
+                ref = await provisioning.set_status(uow, args.slug, "suspended")
+                print(f"{ref.slug}: suspended (soft delete); `tandem tenants delete {ref.slug} --purge` erases it")
+        return 0
+    if action == "export":
+        path = await transfer.export_tenant(settings.database_url or "", args.slug, args.output)
+        print(f"exported {args.slug} to {path}")
+        return 0
+    if action == "import":
+        ref = await transfer.import_tenant(settings.database_url or "", args.file, slug=args.slug, name=args.name)
+        print(f"imported as {ref.slug} ({ref.id}) in schema {ref.schema}")
+        return 0
+    raise SystemExit(f"unknown action {action}")

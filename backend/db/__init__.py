@@ -1,0 +1,1 @@
+"""Engines, declarative bases and the UnitOfWork."""

@@ -1,0 +1,1 @@
+"""Bounded contexts. Framework-free and tenant-unaware."""

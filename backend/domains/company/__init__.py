@@ -1,0 +1,1 @@
+"""The tenant's own company settings (name, currency, fiscal year, locale)."""

@@ -1,0 +1,1 @@
+"""Users, memberships, roles, invitations, access tokens, API keys."""

@@ -1,0 +1,1 @@
+"""Outbound clients only: SMTP, and later Stripe, SMS gateways, Telegram sender."""

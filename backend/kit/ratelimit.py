@@ -1,0 +1,44 @@
+"""Failure counters in Redis (fixed window) for login throttling.
+
+Keys are platform-level (``tandem:shared:…``), never tenant data; identifiers
+are hashed so no email or address is stored in Redis in clear.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from backend.kit.errors import TooManyRequests
+
+
+def _key(kind: str, ident: str) -> str:
+    digest = hashlib.sha256(ident.strip().lower().encode()).hexdigest()[:32]
+    return f"tandem:shared:rl:login:{kind}:{digest}"
+
+
+@dataclass
+class LoginThrottle:
+    redis: Any  # redis.asyncio.Redis
+    max_per_account: int = 5
+    max_per_ip: int = 30
+    window_seconds: int = 900
+
+    async def check(self, account: str, ip: str) -> None:
+        keys = [_key("acct", account), _key("ip", ip)]
+        values = await self.redis.mget(keys)
+        acct, by_ip = (int(v or 0) for v in values)
+        if acct >= self.max_per_account or by_ip >= self.max_per_ip:
+            ttl = await self.redis.ttl(keys[0] if acct >= self.max_per_account else keys[1])
+            raise TooManyRequests("Too many failed sign-in attempts. Try again later.", max(int(ttl), 1))
+
+    async def failed(self, account: str, ip: str) -> None:
+        pipe = self.redis.pipeline(transaction=True)
+        for key in (_key("acct", account), _key("ip", ip)):
+            pipe.incr(key)
+            pipe.expire(key, self.window_seconds, nx=True)
+        await pipe.execute()
+
+    async def succeeded(self, account: str) -> None:
+        await self.redis.delete(_key("acct", account))

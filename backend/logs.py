@@ -1,0 +1,67 @@
+"""Structured JSON logs carrying request id, tenant and user; secrets are redacted."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from contextvars import ContextVar
+from typing import Any
+
+import structlog
+
+request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+tenant_var: ContextVar[str | None] = ContextVar("tenant", default=None)
+user_var: ContextVar[str | None] = ContextVar("user", default=None)
+
+SENSITIVE = ("password", "token", "secret", "authorization", "api_key", "cookie", "hash")
+
+
+def _context(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+    for key, var in (("request_id", request_id_var), ("tenant", tenant_var), ("user", user_var)):
+        value = var.get()
+        if value is not None:
+            event.setdefault(key, value)
+    return event
+
+
+def _redact(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+    for key in list(event):
+        if any(word in key.lower() for word in SENSITIVE):
+            event[key] = "[redacted]"
+    return event
+
+
+def configure(level: str = "INFO", json: bool = True) -> None:
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        _context,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _redact,
+    ]
+    renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        cache_logger_on_first_use=True,
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared,
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                        structlog.processors.format_exc_info, renderer],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    if level != "DEBUG":
+        # arq logs job arguments (which may carry tokens) at INFO; alembic is chatty per schema.
+        for noisy in ("uvicorn.access", "arq.worker", "arq.jobs", "alembic"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def get_logger(name: str) -> Any:
+    return structlog.get_logger(name)

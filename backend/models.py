@@ -1,0 +1,11 @@
+"""Import every model so both metadata trees are complete (migrations, DDL snapshot)."""
+
+from __future__ import annotations
+
+from backend.db.base import SharedBase, TenantBase
+from backend.domains.company import models as _company  # noqa: F401
+from backend.domains.identity import models as _identity  # noqa: F401
+from tenants import models as _tenants  # noqa: F401
+
+shared_metadata = SharedBase.metadata
+tenant_metadata = TenantBase.metadata

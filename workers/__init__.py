@@ -1,0 +1,1 @@
+"""arq worker: settings, job decorators and thin jobs."""

@@ -1,0 +1,1 @@
+"""Thin jobs: one scope, one service call."""

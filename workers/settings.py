@@ -1,0 +1,55 @@
+"""arq WorkerSettings, built at start-up from Settings (no I/O at import)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arq.worker import Worker
+
+from backend import logs
+from backend.config import Settings
+from backend.db.database import Database, get_database, set_database
+from backend.integrations.mailer import Mailer
+from backend.kit.jobs import set_job_sender
+from backend.queue import QUEUE_NAME, arq_sender, redis_settings
+from workers.jobs.mail import send_invitation, send_password_reset
+
+FUNCTIONS: list[Any] = [send_password_reset, send_invitation]
+
+
+def build_worker(settings: Settings, *, database: Database | None = None, burst: bool = False,
+                 extra_functions: list[Any] | None = None) -> Worker:
+    async def startup(ctx: dict[str, Any]) -> None:
+        if database is None:
+            set_database(Database({"default": settings.database_url or ""}, pool_size=4, max_overflow=4))
+        else:
+            set_database(database)
+        set_job_sender(arq_sender(ctx["redis"]))
+        ctx["settings"] = settings
+        ctx["mailer"] = Mailer(settings.mail_from, settings.smtp_url, settings.data_dir / "mail")
+
+    async def shutdown(ctx: dict[str, Any]) -> None:
+        if database is None:
+            await get_database().dispose()
+
+    return Worker(
+        functions=[*FUNCTIONS, *(extra_functions or [])],
+        redis_settings=redis_settings(settings.redis_url or ""),
+        queue_name=QUEUE_NAME,
+        on_startup=startup,
+        on_shutdown=shutdown,
+        burst=burst,
+        max_tries=5,
+        keep_result=3600,
+        handle_signals=not burst,
+        job_timeout=300,
+    )
+
+
+async def run_worker(settings: Settings) -> None:
+    logs.configure(settings.log_level, settings.log_json)
+    worker = build_worker(settings)
+    try:
+        await worker.async_run()
+    finally:
+        await worker.close()
