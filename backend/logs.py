@@ -10,17 +10,28 @@ from typing import Any
 import structlog
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
-tenant_var: ContextVar[str | None] = ContextVar("tenant", default=None)
-user_var: ContextVar[str | None] = ContextVar("user", default=None)
+# One mutable dict per request/job: values bound in child tasks (Litestar resolves dependencies in task
+# groups) stay visible to the middleware's access line because the dict object is shared, not copied.
+log_context: ContextVar[dict[str, str] | None] = ContextVar("log_context", default=None)
+
+
+def bind(**values: str) -> None:
+    """Attach tenant/user/job to every later log line of the current request or job."""
+    ctx = log_context.get()
+    if ctx is None:
+        ctx = {}
+        log_context.set(ctx)
+    ctx.update(values)
 
 SENSITIVE = ("password", "token", "secret", "authorization", "api_key", "cookie", "hash")
 
 
 def _context(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
-    for key, var in (("request_id", request_id_var), ("tenant", tenant_var), ("user", user_var)):
-        value = var.get()
-        if value is not None:
-            event.setdefault(key, value)
+    rid = request_id_var.get()
+    if rid is not None:
+        event.setdefault("request_id", rid)
+    for key, value in (log_context.get() or {}).items():
+        event.setdefault(key, value)
     return event
 
 

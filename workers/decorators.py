@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from backend.db.uow import UnitOfWork
-from backend.logs import tenant_var
+from backend.logs import bind, log_context
 from tenants.registry import TenantRef, registry
 from tenants.scope import shared_scope, tenant_scope
 
@@ -32,12 +32,13 @@ def tenant_job(fn: Callable[..., Awaitable[Any]]) -> TenantJob:
             raise UnknownTenant(f"tenant {tenant_id} does not exist")
         if not tenant.active:
             return {"skipped": "tenant suspended"}
-        token = tenant_var.set(tenant.slug)
+        token = log_context.set({})
+        bind(tenant=tenant.slug, job=fn.__name__)
         try:
             async with tenant_scope(tenant) as uow:
                 return await fn(ctx, uow, tenant, **kwargs)
         finally:
-            tenant_var.reset(token)
+            log_context.reset(token)
 
     run.__qualname__ = fn.__name__
     return run

@@ -26,7 +26,7 @@ from backend.domains.identity.models import User
 from backend.domains.identity.schemas import Principal
 from backend.kit.clock import utcnow
 from backend.kit.errors import DomainError, Forbidden, NotFound, Unauthorized
-from backend.logs import tenant_var, user_var
+from backend.logs import bind
 from tenants.registry import TenantRef, registry
 from tenants.scope import shared_scope, tenant_scope
 
@@ -77,7 +77,7 @@ async def authenticate(uow: UnitOfWork, request: Request[Any, Any, Any]) -> tupl
     if found is None:
         raise Unauthorized("Invalid, expired or revoked access token.", "invalid_token")
     user, row = found
-    user_var.set(str(user.id))
+    bind(user=str(user.id))
     return Principal(user_id=user.id, token_id=row.id), user
 
 
@@ -110,6 +110,6 @@ async def tenant_ctx(request: Request[Any, Any, Any], tenant_slug: FromPath[str]
             raise Forbidden("This company is suspended.", "tenant_suspended")
         if role not in roles:
             raise Forbidden(f"Your role '{role}' cannot do this.", "role_forbidden")
-        tenant_var.set(tenant.slug)
+        bind(tenant=tenant.slug)
         actor = Actor(tenant_id=tenant.id, role=role, user_id=principal.user_id, api_key_id=principal.api_key_id)
         yield TenantContext(uow=uow, tenant=tenant, actor=actor, user=user)

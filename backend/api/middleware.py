@@ -10,7 +10,7 @@ from typing import Any
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend.logs import request_id_var, tenant_var, user_var
+from backend.logs import log_context, request_id_var
 
 log = logging.getLogger("tandem.access")
 _RID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -23,7 +23,7 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
             return
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         rid = incoming if _RID.fullmatch(incoming) else uuid.uuid4().hex
-        tokens = (request_id_var.set(rid), tenant_var.set(None), user_var.set(None))
+        rid_token, ctx_token = request_id_var.set(rid), log_context.set({})
         started = time.perf_counter()
         status: dict[str, Any] = {"code": 500}
 
@@ -40,7 +40,7 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
                 "%s %s %s %.1fms", scope.get("method", "-"), scope["path"], status["code"],
                 (time.perf_counter() - started) * 1000,
             )
-            for var, token in zip((request_id_var, tenant_var, user_var), tokens, strict=True):
-                var.reset(token)
+            request_id_var.reset(rid_token)
+            log_context.reset(ctx_token)
 
     return middleware

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from http import HTTPStatus
 from typing import Any
 
@@ -30,8 +31,7 @@ def problem(
     }
     if errors:
         body["errors"] = errors
-    if (rid := request_id_var.get()) is not None:
-        body["request_id"] = rid
+    body["request_id"] = request_id_var.get() or request.headers.get("x-request-id") or uuid.uuid4().hex
     return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
