@@ -66,7 +66,7 @@ async def start_servers(workdir: Path) -> TestServers:
         redis_url = redis_url if "?db=" in redis_url or redis_url.count("/") > 2 else redis_url + "/9"
         import redis.asyncio as aioredis
 
-        client = aioredis.from_url(redis_url)
+        client = aioredis.from_url(redis_url)  # type: ignore[no-untyped-call]
         await client.flushdb()
         await client.aclose()
     else:
