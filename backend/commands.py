@@ -69,6 +69,7 @@ def migrate_command(settings: Settings, *, concurrency: int, progress: bool) -> 
 
 def tenants_command(settings: Settings, args: argparse.Namespace) -> int:
     from backend.kit.errors import DomainError
+    from tenants.transfer import TransferError
 
     async def body(db: Database, s: Settings) -> int:
         try:
@@ -76,6 +77,9 @@ def tenants_command(settings: Settings, args: argparse.Namespace) -> int:
         except DomainError as exc:
             reasons = "; ".join(f"{e.field}: {e.reason}" for e in exc.errors)
             print(f"error: {exc.detail}{' (' + reasons + ')' if reasons else ''}", file=sys.stderr)
+            return 1
+        except TransferError as exc:
+            print(f"error: {exc}", file=sys.stderr)
             return 1
 
     return _run(settings, body)
@@ -92,6 +96,7 @@ async def _tenants(args: argparse.Namespace, settings: Settings) -> int:
     if action == "create":
         from backend.domains.identity import access, accounts
         from backend.domains.identity.roles import Role
+        from backend.kit.errors import FieldError, Invalid
 
         async with shared_scope() as uow:
             ref = await provisioning.create_tenant(
@@ -100,10 +105,10 @@ async def _tenants(args: argparse.Namespace, settings: Settings) -> int:
             if args.owner_email:
                 user = await accounts.find_by_email(uow, accounts.normalize_email(args.owner_email))
                 if user is None:
-                    if not args.owner_password:
-                        print("error: --owner-password (or TANDEM_OWNER_PASSWORD) is needed for a new user",
-                              file=sys.stderr)
-                        raise SystemExit(1)
+                    if not args.owner_password:  # raising rolls the new tenant back too
+                        raise Invalid("A new owner needs a password.", [
+                            FieldError("owner_password", "give --owner-password or set TANDEM_OWNER_PASSWORD")
+                        ])
                     user = await accounts.register_user(uow, args.owner_email, args.owner_password)
                 await access.add_member(uow, ref.id, user.id, Role.OWNER)
         print(f"created tenant {ref.slug} ({ref.id}) in schema {ref.schema}")

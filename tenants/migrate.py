@@ -4,6 +4,12 @@ Each tenant schema is upgraded in its own transaction (with its own
 ``alembic_version`` row), under a transaction-level advisory lock, so a crash
 or Ctrl-C loses at most the schemas that were in flight; running the command
 again resumes with the schemas that are still behind.
+
+Connections, locks and version checks run concurrently, but Alembic itself runs
+one schema at a time per process (its ``op``/``context`` proxies are global; see
+``tenants.alembic_trees``). For more throughput run several ``tandem migrate``
+processes at once: the per-schema advisory lock keeps them from applying a
+revision twice, and a schema one runner finds already done counts as up to date.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, text, update
+from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backend.db.base import EXTENSIONS_SCHEMA, SHARED_SCHEMA
@@ -54,7 +60,7 @@ async def migrate_shared(db: Database, tree: Tree = SHARED) -> tuple[str | None,
         before = await conn.run_sync(lambda c: tree.current(c, SHARED_SCHEMA))
         if before == tree.head:
             return before, before
-        after = await conn.run_sync(lambda c: tree.upgrade(c, SHARED_SCHEMA, shared_metadata))
+        after = await tree.upgrade_async(conn, SHARED_SCHEMA, shared_metadata)
         return before, after
 
 
@@ -67,39 +73,59 @@ async def tenant_schemas(db: Database, cluster: str | None = None) -> list[tuple
 
 
 async def current_revisions(conn: AsyncConnection, schemas: Sequence[str]) -> dict[str, str | None]:
-    """Batch-read every schema's version row (chunks of UNION ALL); None when unreadable."""
+    """Batch-read every schema's version row (chunks of UNION ALL); None when the schema has none.
+
+    Only schemas that actually hold an ``alembic_version`` table are read, so one
+    missing or empty schema does not push its whole chunk onto the slow path.
+    """
     found: dict[str, str | None] = {}
     for start in range(0, len(schemas), CHECK_CHUNK):
         chunk = [validate_schema_name(s) for s in schemas[start : start + CHECK_CHUNK]]
-        sql = " UNION ALL ".join(
-            f"SELECT '{s}' AS s, (SELECT max(version_num) FROM {quoted(s)}.alembic_version) AS v" for s in chunk
-        )
-        try:
-            async with conn.begin_nested() if conn.in_transaction() else conn.begin():
-                rows = (await conn.execute(text(sql))).all()
-            found.update({r[0]: r[1] for r in rows})
-        except Exception:  # a schema without a version table: let the per-schema path sort it out
-            found.update(dict.fromkeys(chunk))
+        found.update(dict.fromkeys(chunk))
+        found.update(await _read_versions(conn, chunk))
     return found
+
+
+async def _read_versions(conn: AsyncConnection, chunk: list[str]) -> dict[str, str | None]:
+    try:
+        async with conn.begin_nested() if conn.in_transaction() else conn.begin():
+            versioned = set((await conn.execute(_VERSIONED, {"schemas": chunk})).scalars())
+            if not versioned:
+                return {}
+            sql = " UNION ALL ".join(
+                f"SELECT '{s}' AS s, (SELECT max(version_num) FROM {quoted(s)}.alembic_version) AS v"
+                for s in chunk if s in versioned
+            )
+            rows = (await conn.execute(text(sql))).all()
+    except Exception:  # e.g. a schema dropped meanwhile: the per-schema path sorts it out
+        return {}
+    return {r[0]: r[1] for r in rows}
+
+
+_VERSIONED = text(
+    "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE c.relname = 'alembic_version' AND c.relkind = 'r' AND n.nspname = ANY(:schemas)"
+)
 
 
 async def upgrade_schema(db: Database, schema: str, cluster: str, tree: Tree = TENANT) -> str:
     """Upgrade one tenant schema to head in one transaction; returns its revision."""
+    _before, after = await _upgrade_schema(db, schema, cluster, tree)
+    return after
+
+
+async def _upgrade_schema(db: Database, schema: str, cluster: str, tree: Tree) -> tuple[str | None, str]:
+    """(revision found under the schema's lock, revision now). Equal when another runner got there first."""
     schema = validate_schema_name(schema)
     async with db.engine(cluster).connect() as conn, conn.begin():
         await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": schema})
         await conn.execute(text("SELECT set_config('search_path', :p, true)"), {"p": search_path_for(schema)})
-
-        def run(sync_conn: Connection) -> str:
-            if tree.current(sync_conn, schema) == tree.head:
-                return tree.head
-            return tree.upgrade(sync_conn, schema)
-
-        revision = await conn.run_sync(run)
+        current = await conn.run_sync(lambda sync_conn: tree.current(sync_conn, schema))
+        revision = tree.head if current == tree.head else await tree.upgrade_async(conn, schema)
         await conn.execute(
             update(Tenant).where(Tenant.schema_name == schema).values(schema_revision=revision)
         )
-        return revision
+        return current, revision
 
 
 async def migrate_tenants(
@@ -135,8 +161,11 @@ async def migrate_tenants(
     async def one(schema: str, cluster: str) -> None:
         async with gate:
             try:
-                await upgrade_schema(db, schema, cluster, tree)
-                report.upgraded.append(schema)
+                before, after = await _upgrade_schema(db, schema, cluster, tree)
+                if before == after:  # a concurrent runner migrated it after our batch check
+                    report.up_to_date += 1
+                else:
+                    report.upgraded.append(schema)
             except Exception as exc:
                 report.failed[schema] = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
             if progress:

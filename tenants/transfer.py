@@ -13,7 +13,9 @@ import gzip
 import json
 import re
 import uuid
+import zlib
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import delete, select, text
 
@@ -24,13 +26,17 @@ from backend.kit.errors import Conflict, FieldError, Invalid, NotFound
 from tenants.alembic_trees import TENANT
 from tenants.migrate import upgrade_schema
 from tenants.models import Tenant
-from tenants.naming import schema_for, validate_schema_name, validate_slug
+from tenants.naming import SCHEMA_RE, schema_for, validate_schema_name, validate_slug
 from tenants.registry import TenantRef
 from tenants.scope import shared_scope
 
 HEADER = "-- tandem-export: "
 FORMAT = 1
 _COPY_START = re.compile(r"^COPY .* FROM stdin;$")
+
+
+class TransferError(RuntimeError):
+    """pg_dump or psql failed; the message carries their error output."""
 
 
 async def _run(*argv: str, stdin: bytes | None = None) -> tuple[int, bytes, bytes]:
@@ -64,7 +70,7 @@ async def export_tenant(database_url: str, slug: str, output: str | Path) -> Pat
         "--no-privileges", "--format", "plain", "--encoding", "UTF8",
     )
     if code != 0:
-        raise RuntimeError(f"pg_dump failed: {stderr.decode(errors='replace')[:500]}")
+        raise TransferError(f"pg_dump failed: {stderr.decode(errors='replace')[:500]}")
     header = {"format": FORMAT, "tenant_id": str(ref.id), "slug": ref.slug, "name": ref.name, "schema": schema,
               "revision": revision, "exported_at": utcnow().isoformat()}
     target = Path(output)
@@ -75,20 +81,30 @@ async def export_tenant(database_url: str, slug: str, output: str | Path) -> Pat
     return target
 
 
-def read_export(path: str | Path) -> tuple[dict[str, str], bytes]:
+def _bad_export(reason: str) -> Invalid:
+    return Invalid("Not a Tandem export file.", [FieldError("file", reason)], "bad_export")
+
+
+def read_export(path: str | Path) -> tuple[dict[str, Any], bytes]:
     try:
         with gzip.open(path, "rb") as src:
             first = src.readline().decode()
             body = src.read()
-    except (OSError, EOFError) as exc:
-        raise Invalid("Not a Tandem export file.", [FieldError("file", str(exc))], "bad_export") from exc
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
+        raise _bad_export(str(exc) or type(exc).__name__) from exc
     if not first.startswith(HEADER):
-        raise Invalid("Not a Tandem export file.", [FieldError("file", "missing header")], "bad_export")
-    header = json.loads(first[len(HEADER):])
+        raise _bad_export("missing header")
+    try:
+        header = json.loads(first[len(HEADER):])
+    except ValueError as exc:
+        raise _bad_export("unreadable header") from exc
+    if not isinstance(header, dict):
+        raise _bad_export("unreadable header")
     if header.get("format") != FORMAT:
         raise Invalid("Unsupported export format.", [FieldError("file", f"format {header.get('format')}")],
                       "bad_export")
-    validate_schema_name(header["schema"])
+    if not isinstance(header.get("schema"), str) or not SCHEMA_RE.fullmatch(header["schema"]):
+        raise _bad_export("header names no valid tenant schema")
     return header, body
 
 
@@ -124,7 +140,7 @@ async def import_tenant(database_url: str, path: str | Path, *, slug: str, name:
         "--no-psqlrc", "-v", "ON_ERROR_STOP=1", "--file", "-", stdin=script,
     )
     if code != 0:
-        raise RuntimeError(f"restore failed: {stderr.decode(errors='replace')[:500]}")
+        raise TransferError(f"restore failed (nothing was imported): {stderr.decode(errors='replace')[:500]}")
     try:
         async with shared_scope() as uow:
             uow.session.add(Tenant(id=tenant_id, slug=slug, name=name or header["name"], schema_name=schema,

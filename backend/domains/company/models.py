@@ -13,7 +13,7 @@ from backend.db.base import TenantBase
 class CompanySettings(TenantBase):
     __tablename__ = "company_settings"
 
-    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, default=1)
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False, default=1)
     name: Mapped[str] = mapped_column(String(200))
     base_currency: Mapped[str] = mapped_column(String(3), default="USD", server_default="USD")
     fiscal_year_start_month: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="1")

@@ -17,15 +17,18 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "company_settings",
-        sa.Column("id", sa.SmallInteger(), primary_key=True),
+        # a singleton row (id = 1): no sequence, exactly like the model and the DDL snapshot
+        sa.Column("id", sa.SmallInteger(), autoincrement=False, nullable=False),
         sa.Column("name", sa.String(200), nullable=False),
         sa.Column("base_currency", sa.String(3), server_default="USD", nullable=False),
         sa.Column("fiscal_year_start_month", sa.SmallInteger(), server_default="1", nullable=False),
         sa.Column("locale", sa.String(16), server_default="en", nullable=False),
         sa.Column("timezone", sa.String(64), server_default="UTC", nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
-        sa.CheckConstraint("id = 1", name="ck_company_settings_singleton"),
-        sa.CheckConstraint("fiscal_year_start_month BETWEEN 1 AND 12", name="ck_company_settings_fiscal_month"),
+        # names given in full (op.f): the same whether or not a naming convention is configured
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_company_settings")),
+        sa.CheckConstraint("id = 1", name=op.f("ck_company_settings_singleton")),
+        sa.CheckConstraint("fiscal_year_start_month BETWEEN 1 AND 12", name=op.f("ck_company_settings_fiscal_month")),
     )
 
 
