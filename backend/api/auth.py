@@ -41,19 +41,32 @@ class AuthController(Controller):
     dependencies = {"uow": Provide(shared_uow), "me": Provide(user_ctx)}
 
     @post("/signup", status_code=HTTP_201_CREATED, summary="Create a company and its owner")
-    async def signup(self, request: Request[Any, Any, Any], uow: NamedDependency[UnitOfWork], data: JSONBody[SignupIn]) -> SignupOut:
+    async def signup(
+        self, request: Request[Any, Any, Any], uow: NamedDependency[UnitOfWork], data: JSONBody[SignupIn]
+    ) -> SignupOut:
         settings = settings_of(request)
         result = await onboarding.signup(
-            uow, company_name=data.company_name, email=data.email, password=data.password, slug=data.slug,
-            full_name=data.full_name, token_ttl_seconds=settings.access_token_ttl_seconds,
+            uow,
+            company_name=data.company_name,
+            email=data.email,
+            password=data.password,
+            slug=data.slug,
+            full_name=data.full_name,
+            token_ttl_seconds=settings.access_token_ttl_seconds,
         )
         t = result.tenant
-        return SignupOut(tenant=TenantOut(t.id, t.slug, t.name), access_token=result.token.token,
-                         token_type="bearer", expires_at=result.token.expires_at,  # noqa: S106
-                         user_id=result.user.id)
+        return SignupOut(
+            tenant=TenantOut(t.id, t.slug, t.name),
+            access_token=result.token.token,
+            token_type="bearer",  # noqa: S106
+            expires_at=result.token.expires_at,
+            user_id=result.user.id,
+        )
 
     @post("/auth/token", status_code=HTTP_200_OK, summary="Exchange email + password for an access token")
-    async def token(self, request: Request[Any, Any, Any], uow: NamedDependency[UnitOfWork], data: JSONBody[TokenIn]) -> TokenOut:
+    async def token(
+        self, request: Request[Any, Any, Any], uow: NamedDependency[UnitOfWork], data: JSONBody[TokenIn]
+    ) -> TokenOut:
         settings = settings_of(request)
         throttle = request.app.state.throttle
         ip = client_ip(request)
@@ -64,8 +77,12 @@ class AuthController(Controller):
             raise Unauthorized("Wrong email or password.", "invalid_credentials")
         await throttle.succeeded(data.email)
         issued = await accounts.issue_access_token(uow, user, settings.access_token_ttl_seconds)
-        return TokenOut(access_token=issued.token, token_type="bearer",  # noqa: S106
-                        expires_at=issued.expires_at, user_id=user.id)
+        return TokenOut(
+            access_token=issued.token,
+            token_type="bearer",  # noqa: S106
+            expires_at=issued.expires_at,
+            user_id=user.id,
+        )
 
     @post("/auth/logout", status_code=HTTP_204_NO_CONTENT, summary="Revoke the current access token")
     async def logout(self, me: NamedDependency[UserContext]) -> None:
@@ -80,8 +97,9 @@ class AuthController(Controller):
             if tenant is not None:
                 memberships.append(MembershipOut(TenantOut(tenant.id, tenant.slug, tenant.name, tenant.status), m.role))
         u = me.user
-        return MeOut(id=u.id, email=u.email, full_name=u.full_name, locale=u.locale, timezone=u.timezone,
-                     memberships=memberships)
+        return MeOut(
+            id=u.id, email=u.email, full_name=u.full_name, locale=u.locale, timezone=u.timezone, memberships=memberships
+        )
 
     @post("/companies", status_code=HTTP_201_CREATED, summary="Open another company as its owner")
     async def add_company(self, me: NamedDependency[UserContext], data: JSONBody[CompanyIn]) -> TenantOut:
@@ -102,14 +120,17 @@ class AuthController(Controller):
         await accounts.finish_password_reset(uow, data.token, data.password)
 
     @post("/invitations/accept", status_code=HTTP_200_OK, summary="Accept an invitation (new or signed-in user)")
-    async def accept(self, request: Request[Any, Any, Any], uow: NamedDependency[UnitOfWork], data: JSONBody[AcceptInvitationIn]) -> MembershipOut:
+    async def accept(
+        self, request: Request[Any, Any, Any], uow: NamedDependency[UnitOfWork], data: JSONBody[AcceptInvitationIn]
+    ) -> MembershipOut:
         from backend.api.context import authenticate
 
         user = None
         if request.headers.get("authorization"):
             _, user = await authenticate(uow, request)
-        user, membership = await access.accept_invitation(uow, data.token, user=user, password=data.password,
-                                                          full_name=data.full_name)
+        user, membership = await access.accept_invitation(
+            uow, data.token, user=user, password=data.password, full_name=data.full_name
+        )
         tenant = await registry.by_id(membership.tenant_id)
         assert tenant is not None
         return MembershipOut(TenantOut(tenant.id, tenant.slug, tenant.name, tenant.status), membership.role)

@@ -94,7 +94,9 @@ async def user_ctx(request: Request[Any, Any, Any]) -> AsyncGenerator[UserContex
         yield UserContext(uow=uow, user=user, principal=principal)
 
 
-async def tenant_ctx(request: Request[Any, Any, Any], tenant_slug: FromPath[str]) -> AsyncGenerator[TenantContext, None]:
+async def tenant_ctx(
+    request: Request[Any, Any, Any], tenant_slug: FromPath[str]
+) -> AsyncGenerator[TenantContext, None]:
     roles: frozenset[str] | None = request.route_handler.opt.get(ROLES_OPT)
     if not roles:
         raise DomainError("Route has no role guard.", "unguarded_route", 500)

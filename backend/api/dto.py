@@ -8,11 +8,13 @@ from typing import Annotated
 
 import msgspec
 
-Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
+# PostgreSQL text cannot hold NUL: refuse it here (422 on the field), never let it reach SQL (500).
+NO_NUL = r"^[^\x00]*$"
+Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=NO_NUL)]
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
-Slug = Annotated[str, msgspec.Meta(min_length=1, max_length=63)]
-Name = Annotated[str, msgspec.Meta(max_length=200)]
-RoleName = Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
+Slug = Annotated[str, msgspec.Meta(min_length=1, max_length=63, pattern=NO_NUL)]
+Name = Annotated[str, msgspec.Meta(max_length=200, pattern=NO_NUL)]
+RoleName = Annotated[str, msgspec.Meta(min_length=1, max_length=16, pattern=NO_NUL)]
 
 
 class Strict(msgspec.Struct, forbid_unknown_fields=True):
@@ -120,7 +122,7 @@ class InvitationOut(msgspec.Struct):
 
 
 class ApiKeyIn(Strict):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=NO_NUL)]
     role: RoleName
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from http import HTTPStatus
 from typing import Any
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from sqlalchemy.exc import IntegrityError
 
 from backend.kit.errors import DomainError
 from backend.logs import request_id_var
@@ -40,7 +42,15 @@ def on_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Respon
     return problem(request, exc.status, exc.code, exc.detail, errors, exc.headers or None)
 
 
+_NAMED_FIELD = re.compile(r"(?:missing required|unknown) field `([^`]+)`")
+_UNIQUE_KEY = re.compile(r"Key \(([a-z_]+)\)=")
+
+
 def _field_of(item: dict[str, Any]) -> str:
+    # msgspec reports missing and unknown fields at the object (`$`), naming the field in the message.
+    named = _NAMED_FIELD.search(str(item.get("message", "")))
+    if named:
+        return named.group(1)
     key = item.get("key")
     if key:
         return str(key)
@@ -67,6 +77,20 @@ def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Re
     return problem(request, status, code, _safe_detail(exc.detail, default), headers=exc.headers or None)
 
 
+def on_integrity_error(request: Request[Any, Any, Any], exc: IntegrityError) -> Response[dict[str, Any]]:
+    """A unique violation is a lost race between two requests (e.g. concurrent signups): a conflict."""
+    if getattr(exc.orig, "sqlstate", None) != "23505":
+        return on_unexpected(request, exc)
+    column = _UNIQUE_KEY.search(str(getattr(getattr(exc.orig, "__cause__", None), "detail", None) or ""))
+    errors = [{"field": column.group(1), "reason": "already taken"}] if column else None
+    return problem(request, 409, "conflict", "That already exists (another request just created it).", errors)
+
+
+def on_undecodable(request: Request[Any, Any, Any], exc: UnicodeDecodeError) -> Response[dict[str, Any]]:
+    """msgspec raises UnicodeDecodeError (not a DecodeError Litestar would map) for a body that is not UTF-8."""
+    return problem(request, 400, "malformed_request", "The request body is not valid UTF-8.")
+
+
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem(request, 500, "internal_error", "Something went wrong on our side; it has been logged.")
@@ -81,6 +105,8 @@ def _safe_detail(detail: str | None, fallback: str) -> str:
 exception_handlers: dict[Any, Any] = {
     DomainError: on_domain_error,
     HTTPException: on_http_exception,
+    IntegrityError: on_integrity_error,
+    UnicodeDecodeError: on_undecodable,
     Exception: on_unexpected,
 }
 _ = MediaType

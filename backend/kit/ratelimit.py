@@ -36,8 +36,10 @@ class LoginThrottle:
     async def failed(self, account: str, ip: str) -> None:
         pipe = self.redis.pipeline(transaction=True)
         for key in (_key("acct", account), _key("ip", ip)):
+            # SET NX EX opens the window once; INCR keeps the TTL. (EXPIRE … NX needs Redis 7,
+            # the embedded server is 6.2.)
+            pipe.set(key, 0, ex=self.window_seconds, nx=True)
             pipe.incr(key)
-            pipe.expire(key, self.window_seconds, nx=True)
         await pipe.execute()
 
     async def succeeded(self, account: str) -> None:

@@ -145,6 +145,11 @@ async def set_password(uow: UnitOfWork, user: User, new_password: str) -> None:
     user.password_hash = await passwords.hash_password(new_password)
     user.password_changed_at = utcnow()
     await revoke_all_tokens(uow, user.id)
+    # Any other reset link still in a mailbox dies with the old password.
+    await uow.session.execute(
+        update(PasswordReset).where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
     uow.session.add(AuditEvent(actor_user_id=user.id, action="user.password_changed", target_type="user",
                                target_id=str(user.id)))
     await uow.flush()
