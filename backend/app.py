@@ -14,7 +14,7 @@ from backend import logs
 from backend.api.auth import AuthController
 from backend.api.docs import ReferenceRenderPlugin
 from backend.api.health import healthz, readyz
-from backend.api.middleware import request_id_middleware
+from backend.api.middleware import add_request_id_header, request_id_middleware
 from backend.api.problems import exception_handlers
 from backend.api.tenant_admin import TenantAdminController
 from backend.config import Settings, get_settings
@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         exception_handlers=exception_handlers,
         lifespan=[lifespan],
         middleware=[request_id_middleware],
+        before_send=[add_request_id_header],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="Tandem API", version="1", path="/api",

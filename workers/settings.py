@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from arq.worker import Worker
+from arq.worker import Worker, func
 
 from backend import logs
 from backend.config import Settings
@@ -14,7 +14,8 @@ from backend.kit.jobs import set_job_sender
 from backend.queue import QUEUE_NAME, arq_sender, redis_settings
 from workers.jobs.mail import send_invitation, send_password_reset
 
-FUNCTIONS: list[Any] = [send_password_reset, send_invitation]
+# Mail jobs keep no result: their arguments (an invitation token) must not linger in Redis.
+FUNCTIONS: list[Any] = [func(cast(Any, job), keep_result=0) for job in (send_password_reset, send_invitation)]
 
 
 def build_worker(settings: Settings, *, database: Database | None = None, burst: bool = False,

@@ -10,7 +10,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
-from backend.api.context import UserContext, settings_of, shared_uow, user_ctx
+from backend.api.context import UserContext, authenticate, bearer, settings_of, shared_uow, user_ctx
 from backend.api.dto import (
     AcceptInvitationIn,
     CompanyIn,
@@ -26,7 +26,7 @@ from backend.api.dto import (
 )
 from backend.db.uow import UnitOfWork
 from backend.domains.identity import access, accounts
-from backend.kit.errors import Unauthorized
+from backend.kit.errors import Forbidden, Unauthorized
 from tenants import onboarding
 from tenants.registry import registry
 
@@ -123,11 +123,11 @@ class AuthController(Controller):
     async def accept(
         self, request: Request[Any, Any, Any], uow: NamedDependency[UnitOfWork], data: JSONBody[AcceptInvitationIn]
     ) -> MembershipOut:
-        from backend.api.context import authenticate
-
         user = None
-        if request.headers.get("authorization"):
+        if bearer(request):
             _, user = await authenticate(uow, request)
+            if user is None:
+                raise Forbidden("Accept invitations with a user's token, not an API key.", "user_token_required")
         user, membership = await access.accept_invitation(
             uow, data.token, user=user, password=data.password, full_name=data.full_name
         )

@@ -30,7 +30,6 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
             await send(message)
 
         try:
@@ -44,3 +43,17 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
             log_context.reset(ctx_token)
 
     return middleware
+
+
+async def add_request_id_header(message: Message, scope: Scope) -> None:
+    """before_send hook: every response (unmatched routes included) carries X-Request-ID."""
+    if message["type"] != "http.response.start":
+        return
+    rid = request_id_var.get()
+    if rid is None:
+        rid = uuid.uuid4().hex
+        request_id_var.set(rid)
+    headers = list(message.get("headers", []))
+    if not any(name.lower() == b"x-request-id" for name, _ in headers):
+        headers.append((b"x-request-id", rid.encode()))
+    message["headers"] = headers

@@ -33,7 +33,11 @@ def problem(
     }
     if errors:
         body["errors"] = errors
-    body["request_id"] = request_id_var.get() or request.headers.get("x-request-id") or uuid.uuid4().hex
+    rid = request_id_var.get()
+    if rid is None:  # routing errors never reach the middleware: bind one so the header matches the body
+        rid = uuid.uuid4().hex
+        request_id_var.set(rid)
+    body["request_id"] = rid
     return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 

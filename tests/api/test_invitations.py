@@ -146,3 +146,17 @@ async def test_invitation_cannot_be_revoked_from_another_company(client, company
     assert_problem(await client.delete(f"/api/v1/t/{other.slug}/invitations/{issued['id']}", headers=other.auth),
                    404, "invitation_not_found")
     assert (await accept(client, issued["token"], password=NEW_PASSWORD)).status_code == 200
+
+
+async def test_api_key_cannot_accept_an_invitation(client, company) -> None:
+    key = await client.post(f"/api/v1/t/{company.slug}/api-keys", headers=company.auth,
+                            json={"name": "bot", "role": "viewer"})
+    invite = await client.post(f"/api/v1/t/{company.slug}/invitations", headers=company.auth,
+                               json={"email": "keyholder@example.com", "role": "rep"})
+    response = await client.post("/api/v1/invitations/accept",
+                                 headers={"Authorization": f"Bearer {key.json()['secret']}"},
+                                 json={"token": invite.json()["token"], "password": "Another-Strong-Pass-1"})
+    assert response.status_code == 403
+    assert response.json()["code"] == "user_token_required"
+    members = await client.get(f"/api/v1/t/{company.slug}/members", headers=company.auth)
+    assert "keyholder@example.com" not in [m["email"] for m in members.json()["items"]]
