@@ -46,6 +46,7 @@ class TenantRegistry:
         self._by_id: OrderedDict[uuid.UUID, tuple[float, TenantRef]] = OrderedDict()
         self.hits = 0
         self.misses = 0
+        self._generation = 0  # bumped by every invalidation
 
     def _remember(self, ref: TenantRef) -> TenantRef:
         expires = time.monotonic() + self.ttl
@@ -68,6 +69,7 @@ class TenantRegistry:
         return ref
 
     def invalidate(self, ref: TenantRef | None = None) -> None:
+        self._generation += 1
         if ref is None:
             self._by_slug.clear()
             self._by_id.clear()
@@ -95,10 +97,17 @@ class TenantRegistry:
 
     async def _load(self, condition: object, database: Database | None) -> TenantRef | None:
         self.misses += 1
+        generation = self._generation
         db = database or get_database()
         async with db.sessions()() as session:
             row = await load_tenant(session, condition)
-        return self._remember(row) if row is not None else None
+        if row is None:
+            return None
+        if generation != self._generation:
+            # An invalidation ran while this row was in flight: it may predate that change
+            # (e.g. read just before a suspension committed), so it must not be cached.
+            return row
+        return self._remember(row)
 
 
 async def load_tenant(session: AsyncSession, condition: object) -> TenantRef | None:
