@@ -18,9 +18,9 @@ from backend.api.middleware import add_request_id_header, request_id_middleware
 from backend.api.problems import exception_handlers
 from backend.api.tenant_admin import TenantAdminController
 from backend.config import Settings, get_settings
-from backend.db.database import Database, set_database
+from backend.db.database import Database, current_database, set_database
 from backend.domains.identity import passwords
-from backend.kit.jobs import set_job_sender
+from backend.kit.jobs import current_job_sender, set_job_sender
 from backend.kit.ratelimit import LoginThrottle
 from backend.queue import arq_sender, connect
 
@@ -38,12 +38,13 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         owns_db = database is None
+        previous_db, previous_sender = current_database(), current_job_sender()
         db = database or Database({"default": settings.database_url or ""}, pool_size=settings.db_pool_size,
                                   max_overflow=settings.db_max_overflow)
         set_database(db)
         redis = aioredis.from_url(settings.redis_url or "")  # type: ignore[no-untyped-call]
-        queue = await connect(settings.redis_url or "")
-        set_job_sender(arq_sender(queue))
+        queue = await connect(settings.redis_url or "", settings.queue_name)
+        set_job_sender(arq_sender(queue, settings.queue_name))
         app.state.redis = redis
         app.state.throttle = LoginThrottle(redis, settings.login_max_failures_per_account,
                                            settings.login_max_failures_per_ip, settings.login_window_seconds)
@@ -54,6 +55,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             await redis.aclose()
             if owns_db:
                 await db.dispose()
+            set_database(previous_db)
+            set_job_sender(previous_sender)
 
     configure_passwords(settings)
     app = Litestar(

@@ -59,6 +59,7 @@ class Settings:
     login_window_seconds: int = 900
     max_body_bytes: int = 1_048_576
     registry_cache_ttl_seconds: float = 30.0
+    queue_name: str = "tandem:queue"
     smtp_url: str | None = None
     mail_from: str = DEFAULT_FROM
     public_url: str = "http://127.0.0.1:8000"
@@ -88,6 +89,7 @@ class Settings:
             public_url=_env("PUBLIC_URL", "") or "",
             log_level=(_env("LOG_LEVEL", "INFO") or "INFO").upper(),
             log_json=_env_bool("LOG_JSON", True),
+            queue_name=_env("QUEUE_NAME", "tandem:queue") or "tandem:queue",
         )
 
     def with_overrides(self, **changes: object) -> Settings:

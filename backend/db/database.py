@@ -52,6 +52,10 @@ def set_database(db: Database | None) -> None:
     _current = db
 
 
+def current_database() -> Database | None:
+    return _current
+
+
 def get_database() -> Database:
     if _current is None:
         raise RuntimeError("database not initialised: call backend.bootstrap.start() first")

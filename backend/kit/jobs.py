@@ -23,6 +23,10 @@ def set_job_sender(sender: JobSender | None) -> None:
     _sender = sender
 
 
+def current_job_sender() -> JobSender | None:
+    return _sender
+
+
 async def send_jobs(jobs: Sequence[JobRequest]) -> None:
     if not jobs:
         return
