@@ -108,8 +108,16 @@ def read_export(path: str | Path) -> tuple[dict[str, Any], bytes]:
     return header, body
 
 
+# Session settings newer pg_dump versions emit that older servers reject; each is the server default anyway.
+_VERSION_SPECIFIC_SETS = (b"SET transaction_timeout = 0;",)
+
+
 def rename_schema(sql: bytes, old: str, new: str) -> bytes:
-    """Replace the schema identifier in DDL/COPY headers, never inside COPY data."""
+    """Replace the schema identifier in DDL/COPY headers, never inside COPY data.
+
+    Also drops default-valued ``SET`` lines that only newer servers know, so an export taken with the
+    embedded pg_dump 18 restores into PostgreSQL 15/16 as well.
+    """
     out: list[bytes] = []
     in_copy = False
     old_b, new_b = old.encode(), new.encode()
@@ -118,6 +126,8 @@ def rename_schema(sql: bytes, old: str, new: str) -> bytes:
             out.append(line)
             if line.rstrip(b"\r\n") == b"\\.":
                 in_copy = False
+            continue
+        if line.rstrip(b"\r\n") in _VERSION_SPECIFIC_SETS:
             continue
         replaced = line.replace(old_b, new_b)
         out.append(replaced)
