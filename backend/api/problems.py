@@ -50,12 +50,21 @@ _NAMED_FIELD = re.compile(r"(?:missing required|unknown) field `([^`]+)`")
 _UNIQUE_KEY = re.compile(r"Key \(([a-z_]+)\)=")
 
 
+def _reason_of(item: dict[str, Any]) -> str:
+    message = str(item.get("message", "invalid"))
+    if message in {"'data'", '"data"', "data"}:  # Litestar's KeyError text for an absent/null body
+        return "a JSON object body is required"
+    return message
+
+
 def _field_of(item: dict[str, Any]) -> str:
     # msgspec reports missing and unknown fields at the object (`$`), naming the field in the message.
     named = _NAMED_FIELD.search(str(item.get("message", "")))
     if named:
         return named.group(1)
     key = item.get("key")
+    if key == "data":  # Litestar's internal name for the request body
+        return "body"
     if key:
         return str(key)
     source = item.get("source")
@@ -66,7 +75,7 @@ def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Re
     status = exc.status_code
     if isinstance(exc, ValidationException):
         extra = exc.extra if isinstance(exc.extra, list) else []
-        errors = [{"field": _field_of(i), "reason": str(i.get("message", "invalid"))} for i in extra
+        errors = [{"field": _field_of(i), "reason": _reason_of(i)} for i in extra
                   if isinstance(i, dict)]
         if errors:
             return problem(request, 422, "validation_failed", "The request has invalid fields.", errors)

@@ -61,6 +61,7 @@ async def test_empty_body_is_4xx(client, target, path) -> None:
     response = await send(client, target, "POST", path, content=b"", headers={"content-type": "application/json"})
     assert 400 <= response.status_code < 500
     assert_problem(response, response.status_code)
+    assert "'data'" not in response.text  # no raw Python error text leaks into the reason
 
 
 CASES = [
@@ -192,3 +193,14 @@ async def test_problems_carry_the_request_id(client, target) -> None:
     response = await client.get("/api/v1/me", headers={"X-Request-ID": "bad id\twith spaces"})
     body = assert_problem(response, 401)
     assert body["request_id"] == response.headers["x-request-id"] != "bad id\twith spaces"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/auth/token", "/api/v1/signup"])
+async def test_null_body_names_the_body_in_plain_words(client, path) -> None:
+    response = await client.post(path, content=b"null", headers={"content-type": "application/json"})
+    assert response.status_code in {400, 422}
+    problem = assert_problem(response, response.status_code)
+    assert "'data'" not in response.text
+    if response.status_code == 422:
+        assert [e["field"] for e in problem["errors"]] == ["body"]
+        assert problem["errors"][0]["reason"] in {"a JSON object body is required", "Expected `object`, got `null`"}
