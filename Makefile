@@ -3,6 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+ASSETS := web/static/vendor/htmx.min.js
 
 .PHONY: run test lint typecheck bench clean
 
@@ -13,10 +14,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
-run: $(STAMP)
+# Front-end libraries come from npm (package-lock.json) and are copied into web/static/vendor.
+$(ASSETS): package.json package-lock.json web/build-assets.mjs
+	npm ci --no-audit --no-fund --loglevel=error
+	npm run --silent build
+
+run: $(STAMP) $(ASSETS)
 	$(BIN)/tandem run
 
-test: $(STAMP)
+test: $(STAMP) $(ASSETS)
+	$(BIN)/python -m tests.browser_setup
 	$(BIN)/pytest
 
 lint: $(STAMP)

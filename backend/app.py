@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 import redis.asyncio as aioredis
 from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
@@ -15,14 +16,19 @@ from backend.api.auth import AuthController
 from backend.api.docs import ReferenceRenderPlugin
 from backend.api.health import healthz, readyz
 from backend.api.middleware import add_request_id_header, request_id_middleware
-from backend.api.problems import exception_handlers
 from backend.api.tenant_admin import TenantAdminController
 from backend.config import Settings, get_settings
 from backend.db.database import Database, current_database, set_database
 from backend.domains.identity import passwords
+from backend.errors import exception_handlers
 from backend.kit.jobs import current_job_sender, set_job_sender
 from backend.kit.ratelimit import LoginThrottle
 from backend.queue import arq_sender, connect
+from web.pages.account import AccountPages
+from web.pages.public import PublicPages
+from web.pages.tenant import TenantPages
+from web.session import CSRF_COOKIE
+from web.templating import static_router, template_config
 
 
 def configure_passwords(settings: Settings) -> None:
@@ -60,7 +66,13 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     configure_passwords(settings)
     app = Litestar(
-        route_handlers=[AuthController, TenantAdminController, healthz, readyz],
+        route_handlers=[AuthController, TenantAdminController, healthz, readyz, PublicPages, TenantPages,
+                        AccountPages, static_router()],
+        template_config=template_config(),
+        csrf_config=CSRFConfig(
+            secret=secret_key(settings), cookie_name=CSRF_COOKIE, cookie_secure=settings.cookie_secure,
+            cookie_httponly=True, exclude=["^/api/", "^/healthz$", "^/readyz$", "^/static/"],
+        ),
         exception_handlers=exception_handlers,
         lifespan=[lifespan],
         middleware=[request_id_middleware],
@@ -78,10 +90,19 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     return app
 
 
+def secret_key(settings: Settings) -> str:
+    """The CSRF signing secret: configured, else one per process (forms then expire on restart)."""
+    if settings.secret_key:
+        return settings.secret_key
+    import secrets
+
+    return secrets.token_urlsafe(32)
+
+
 def check_route_guards(app: Litestar) -> None:
     """Fail at startup if a tenant route forgot to declare its roles."""
     for route in app.routes:
-        if not route.path.startswith("/api/v1/t/"):
+        if not (route.path.startswith("/api/v1/t/") or route.path.startswith("/t/")):
             continue
         for handler in getattr(route, "route_handlers", []):
             if set(getattr(handler, "http_methods", ())) <= {"OPTIONS", "HEAD"}:

@@ -60,6 +60,8 @@ class Settings:
     max_body_bytes: int = 1_048_576
     registry_cache_ttl_seconds: float = 30.0
     queue_name: str = "tandem:queue"
+    secret_key: str = ""  # signs CSRF tokens; `tandem run` persists one in the data dir when unset
+    cookie_secure: bool = False
     smtp_url: str | None = None
     mail_from: str = DEFAULT_FROM
     public_url: str = "http://127.0.0.1:8000"
@@ -90,6 +92,8 @@ class Settings:
             log_level=(_env("LOG_LEVEL", "INFO") or "INFO").upper(),
             log_json=_env_bool("LOG_JSON", True),
             queue_name=_env("QUEUE_NAME", "tandem:queue") or "tandem:queue",
+            secret_key=_env("SECRET_KEY", "") or "",
+            cookie_secure=_env_bool("COOKIE_SECURE", False),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

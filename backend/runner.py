@@ -48,6 +48,17 @@ async def prepare(settings: Settings) -> None:
         set_database(None)
 
 
+def persistent_secret(settings: Settings) -> str:
+    """A signing secret kept in the data dir, so forms survive a restart of `tandem run`."""
+    import secrets
+
+    path = settings.data_dir / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def _worker_env(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
     env.update({"TANDEM_DATABASE_URL": settings.database_url or "", "TANDEM_REDIS_URL": settings.redis_url or "",
@@ -59,7 +70,8 @@ def serve(settings: Settings, *, with_worker: bool = True) -> int:
     logs.configure(settings.log_level, settings.log_json)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     services = start_services(settings)
-    settings = services.settings.with_overrides(public_url=settings.base_url)
+    settings = services.settings.with_overrides(public_url=settings.base_url,
+                                                secret_key=settings.secret_key or persistent_secret(settings))
     worker: subprocess.Popen[bytes] | None = None
     try:
         asyncio.run(prepare(settings))

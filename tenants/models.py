@@ -24,3 +24,5 @@ class Tenant(SharedBase):
     schema_revision: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     suspended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # added by s0002 (columns from later revisions go last, in revision order)
+    plan: Mapped[str] = mapped_column(String(32), default="starter", server_default="starter")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from backend.db.uow import UnitOfWork
+from backend.domains.billing.plans import plan
 from backend.domains.identity import access, accounts
 from backend.domains.identity.models import AuditEvent, User
 from backend.domains.identity.roles import Role
@@ -31,14 +32,18 @@ def _company_name(name: str) -> str:
 
 async def signup(
     uow: UnitOfWork, *, company_name: str, email: str, password: str, slug: str | None,
-    full_name: str = "", token_ttl_seconds: int, locale: str = "en",
+    full_name: str = "", token_ttl_seconds: int, locale: str = "en", plan_code: str | None = None,
 ) -> SignupResult:
     name = _company_name(company_name)
+    chosen = plan(plan_code)
     user = await accounts.register_user(uow, email, password, full_name)
-    tenant = await create_tenant(uow, NewTenant(slug=slug or suggest_slug(name), name=name, locale=locale))
+    tenant = await create_tenant(
+        uow, NewTenant(slug=slug or suggest_slug(name), name=name, locale=locale, plan=chosen.code)
+    )
     await access.add_member(uow, tenant.id, user.id, Role.OWNER)
     uow.session.add(AuditEvent(tenant_id=tenant.id, actor_user_id=user.id, action="tenant.created",
-                               target_type="tenant", target_id=str(tenant.id), details={"slug": tenant.slug}))
+                               target_type="tenant", target_id=str(tenant.id),
+                               details={"slug": tenant.slug, "plan": chosen.code}))
     token = await accounts.issue_access_token(uow, user, token_ttl_seconds)
     return SignupResult(tenant=tenant, user=user, token=token)
 

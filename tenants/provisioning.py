@@ -34,6 +34,7 @@ class NewTenant:
     name: str
     base_currency: str = "USD"
     locale: str = "en"
+    plan: str = "starter"
 
 
 async def slug_taken(uow: UnitOfWork, slug: str) -> bool:
@@ -50,7 +51,7 @@ async def create_tenant(uow: UnitOfWork, spec: NewTenant, *, cluster: str = DEFA
     schema = schema_for(tenant_id)
     revision = TENANT.head
     tenant = Tenant(id=tenant_id, slug=slug, name=spec.name, schema_name=schema, cluster=cluster,
-                    status="active", schema_revision=revision)
+                    status="active", schema_revision=revision, plan=spec.plan)
     uow.session.add(tenant)
     await uow.flush()  # unique violations surface here, before any DDL
     await uow.session.execute(text(f"CREATE SCHEMA {quoted(schema)}"))

@@ -38,7 +38,7 @@ def test_redaction_processor_hides_secret_fields() -> None:
 
 
 async def test_unmatched_route_gets_matching_request_id_header_and_body(client) -> None:
-    response = await client.get("/no/such/route")
+    response = await client.get("/api/no/such/route")
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.headers["x-request-id"] == response.json()["request_id"]

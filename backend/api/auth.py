@@ -53,6 +53,7 @@ class AuthController(Controller):
             slug=data.slug,
             full_name=data.full_name,
             token_ttl_seconds=settings.access_token_ttl_seconds,
+            plan_code=data.plan,
         )
         t = result.tenant
         return SignupOut(

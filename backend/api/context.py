@@ -17,9 +17,11 @@ from typing import Any
 
 from litestar import Request
 from litestar.params import FromPath
+from sqlalchemy import select
 
 from backend.config import Settings
 from backend.db.uow import UnitOfWork
+from backend.domains.company.models import CompanySettings
 from backend.domains.identity import access, accounts
 from backend.domains.identity.access import Actor
 from backend.domains.identity.models import User
@@ -81,6 +83,11 @@ async def authenticate(uow: UnitOfWork, request: Request[Any, Any, Any]) -> tupl
     return Principal(user_id=user.id, token_id=row.id), user
 
 
+async def enabled_modules(uow: UnitOfWork) -> list[str]:
+    found = await uow.session.execute(select(CompanySettings.modules))
+    return list(found.scalar_one())
+
+
 async def shared_uow() -> AsyncGenerator[UnitOfWork, None]:
     async with shared_scope() as uow:
         yield uow
@@ -112,6 +119,9 @@ async def tenant_ctx(
             raise Forbidden("This company is suspended.", "tenant_suspended")
         if role not in roles:
             raise Forbidden(f"Your role '{role}' cannot do this.", "role_forbidden")
+        module = request.route_handler.opt.get("module")
+        if module and module not in await enabled_modules(uow):
+            raise NotFound("This module is switched off for the company.", "module_disabled")
         bind(tenant=tenant.slug)
         actor = Actor(tenant_id=tenant.id, role=role, user_id=principal.user_id, api_key_id=principal.api_key_id)
         yield TenantContext(uow=uow, tenant=tenant, actor=actor, user=user)

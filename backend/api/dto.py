@@ -27,6 +27,7 @@ class SignupIn(Strict):
     password: Password
     slug: Slug | None = None
     full_name: Name = ""
+    plan: Annotated[str, msgspec.Meta(max_length=32)] | None = None
 
 
 class TenantOut(msgspec.Struct):

@@ -9,7 +9,8 @@ has committed; a rollback drops them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +47,22 @@ class UnitOfWork:
 
     async def flush(self) -> None:
         await self.session.flush()
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """Undo everything done inside (rows, queued jobs, callbacks) if it raises.
+
+        For adapters that catch a domain error and carry on (a form shown again with
+        its errors): the outer transaction then commits nothing of the failed attempt.
+        """
+        jobs, callbacks = len(self.jobs), len(self._after_commit)
+        try:
+            async with self.session.begin_nested():
+                yield
+        except BaseException:
+            del self.jobs[jobs:]
+            del self._after_commit[callbacks:]
+            raise
 
     async def run_after_commit(self) -> None:
         callbacks, self._after_commit = self._after_commit, []

@@ -167,9 +167,18 @@ async def test_bad_query_parameters_are_422(client, target, params) -> None:
 
 
 @pytest.mark.parametrize("path", ["/api/v1/nope", "/api/v2/me", "/api/v1/t/", "/api/v1/t", "/api/v1/me/extra",
-                                  f"/api/v1/t/{SLUG}/nothing", "/admin", "/.env", "/api/v1/signup/%2E%2E/me"])
+                                  f"/api/v1/t/{SLUG}/nothing", "/api/v1/signup/%2E%2E/me"])
 async def test_unknown_routes_are_404(client, target, path) -> None:
     assert_problem(await send(client, target, "GET", path), 404)
+
+
+@pytest.mark.parametrize("path", ["/admin", "/.env", "/t/", "/wp-login.php"])
+async def test_unknown_browser_paths_get_an_html_404_page(client, target, path) -> None:
+    response = await send(client, target, "GET", path)
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Page not found" in response.text
+    assert "Traceback" not in response.text
 
 
 @pytest.mark.parametrize(("method", "path"), [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, SmallInteger, String, func
+from sqlalchemy import ARRAY, CheckConstraint, DateTime, SmallInteger, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db.base import TenantBase
@@ -21,6 +21,11 @@ class CompanySettings(TenantBase):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+    # Columns added by later revisions go last, in revision order: the DDL snapshot must match ADD COLUMN.
+    modules: Mapped[list[str]] = mapped_column(
+        ARRAY(String(32)), server_default=text("'{crm,sales}'::varchar[]")
     )
 
     __table_args__ = (

@@ -1,0 +1,1 @@
+"""Plans and, later, Stripe customers, subscriptions and limits."""

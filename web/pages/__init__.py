@@ -1,0 +1,1 @@
+"""Page controllers: parse the form → one service call → template or redirect."""

@@ -1,0 +1,42 @@
+"""Jinja2 configuration: gettext via the request's language, locale-aware filters, static files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from backend.domains.identity.roles import Role
+from web import i18n
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+
+ROLE_LABELS = {
+    Role.OWNER: "Owner", Role.ADMIN: "Admin", Role.MANAGER: "Manager", Role.REP: "Sales rep",
+    Role.ACCOUNTANT: "Accountant", Role.SUPPORT: "Support", Role.VIEWER: "Viewer",
+}
+
+
+def _configure(engine: JinjaTemplateEngine) -> None:
+    env = engine.engine
+    env.autoescape = True
+    env.add_extension("jinja2.ext.i18n")
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters.update(
+        datetime=i18n.format_datetime, date=i18n.format_date, number=i18n.format_number, money=i18n.format_money,
+    )
+    env.globals.update(ROLE_LABELS=ROLE_LABELS, ROLES=[r.value for r in Role])
+
+
+def template_config() -> TemplateConfig[Any]:
+    return TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=_configure)
+
+
+def static_router() -> Any:
+    return create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False,
+                                      name="static")
