@@ -24,6 +24,7 @@ from backend.errors import exception_handlers
 from backend.kit.jobs import current_job_sender, set_job_sender
 from backend.kit.ratelimit import LoginThrottle
 from backend.queue import arq_sender, connect
+from tenants.registry import registry
 from web.pages.account import AccountPages
 from web.pages.public import PublicPages
 from web.pages.tenant import TenantPages
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             set_job_sender(previous_sender)
 
     configure_passwords(settings)
+    registry.ttl = settings.registry_cache_ttl_seconds
     app = Litestar(
         route_handlers=[AuthController, TenantAdminController, healthz, readyz, PublicPages, TenantPages,
                         AccountPages, static_router()],

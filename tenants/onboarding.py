@@ -27,6 +27,8 @@ def _company_name(name: str) -> str:
     name = (name or "").strip() if isinstance(name, str) else ""
     if not 2 <= len(name) <= 200:
         raise Invalid("Invalid company name.", [FieldError("company_name", "2-200 characters")])
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        raise Invalid("Invalid company name.", [FieldError("company_name", "no line breaks or control characters")])
     return name
 
 

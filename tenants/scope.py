@@ -11,6 +11,7 @@ committed; a rollback drops them.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -23,6 +24,7 @@ from backend.kit.jobs import send_jobs
 from tenants.naming import search_path_for, validate_schema_name
 from tenants.registry import TenantRef
 
+log = logging.getLogger(__name__)
 SET_PATH = text("SELECT set_config('search_path', :path, true)")
 
 
@@ -67,6 +69,12 @@ async def enter_tenant_schema(uow: UnitOfWork, schema: str) -> None:
 
 
 async def _after_commit(uow: UnitOfWork) -> None:
+    """The transaction is committed: nothing here may turn that success into an error."""
     jobs, uow.jobs = uow.jobs, []
-    await send_jobs(jobs)
+    try:
+        await send_jobs(jobs)
+    except Exception:
+        # The write stands; the jobs are lost. Logged with their ids for a replay (an outbox
+        # table would make this durable: see the issue notes).
+        log.exception("committed, but %d job(s) could not be queued: %s", len(jobs), [j.job_id for j in jobs])
     await uow.run_after_commit()

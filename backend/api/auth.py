@@ -71,12 +71,11 @@ class AuthController(Controller):
         settings = settings_of(request)
         throttle = request.app.state.throttle
         ip = client_ip(request)
-        await throttle.check(data.email, ip)
+        await throttle.attempt(data.email, ip)
         user = await accounts.authenticate(uow, data.email, data.password)
         if user is None:
-            await throttle.failed(data.email, ip)
             raise Unauthorized("Wrong email or password.", "invalid_credentials")
-        await throttle.succeeded(data.email)
+        await throttle.succeeded(data.email, ip)
         issued = await accounts.issue_access_token(uow, user, settings.access_token_ttl_seconds)
         return TokenOut(
             access_token=issued.token,

@@ -73,7 +73,7 @@ async def authenticate(uow: UnitOfWork, request: Request[Any, Any, Any]) -> tupl
         if key is None:
             raise Unauthorized("Invalid or revoked API key.", "invalid_api_key")
         if key.last_used_at is None or (utcnow() - key.last_used_at).total_seconds() > 60:
-            await access.touch_api_key(uow, key.id, utcnow())
+            uow.after_commit(_touch_later(key.id))
         return Principal(user_id=None, api_key_id=key.id, api_key_tenant_id=key.tenant_id, api_key_role=key.role), None
     found = await accounts.resolve_access_token(uow, token)
     if found is None:
@@ -81,6 +81,16 @@ async def authenticate(uow: UnitOfWork, request: Request[Any, Any, Any]) -> tupl
     user, row = found
     bind(user=str(user.id))
     return Principal(user_id=user.id, token_id=row.id), user
+
+
+def _touch_later(key_id: Any) -> Any:
+    """Record API-key use in its own short transaction after the request: no row lock held meanwhile."""
+
+    async def touch() -> None:
+        async with shared_scope() as own:
+            await access.touch_api_key(own, key_id, utcnow())
+
+    return touch
 
 
 async def enabled_modules(uow: UnitOfWork) -> list[str]:

@@ -22,7 +22,7 @@ from backend.api.dto import (
     RoleIn,
     TenantInfoOut,
 )
-from backend.domains.identity import access
+from backend.domains.identity import access, accounts
 from backend.domains.identity.models import ApiKey
 from backend.domains.identity.roles import ADMINS, EVERYONE
 
@@ -69,8 +69,8 @@ class TenantAdminController(Controller):
         self, ctx: NamedDependency[TenantContext], user_id: FromPath[uuid.UUID], data: JSONBody[RoleIn]
     ) -> MemberOut:
         membership = await access.change_role(ctx.uow, ctx.actor, user_id, data.role)
-        rows = await access.list_members(ctx.uow, ctx.tenant.id, limit=10_000)
-        user = next(u for m, u in rows if m.id == membership.id)
+        user = await accounts.get_user(ctx.uow, membership.user_id)
+        assert user is not None  # the membership row references it
         return MemberOut(user.id, user.email, user.full_name, membership.role, membership.created_at)
 
     @delete("/members/{user_id:uuid}", opt=ADMIN_ONLY, status_code=HTTP_204_NO_CONTENT, summary="Remove a member")

@@ -28,6 +28,7 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10, echo
         pool_pre_ping=False,
         pool_recycle=1800,
         echo=echo,
+        hide_parameters=True,  # error logs never carry emails, hashes or tokens
         connect_args={"server_settings": {"application_name": "tandem"}},
     )
 

@@ -28,7 +28,7 @@ class Mailer:
         message = EmailMessage()
         message["From"] = self.sender
         message["To"] = mail.to
-        message["Subject"] = mail.subject
+        message["Subject"] = " ".join(mail.subject.split())  # never a header injection, never a crash
         message["Message-ID"] = f"<{uuid.uuid4().hex}@tandem>"
         message.set_content(mail.text)
         return message

@@ -25,22 +25,28 @@ class LoginThrottle:
     max_per_ip: int = 30
     window_seconds: int = 900
 
-    async def check(self, account: str, ip: str) -> None:
-        keys = [_key("acct", account), _key("ip", ip)]
-        values = await self.redis.mget(keys)
-        acct, by_ip = (int(v or 0) for v in values)
-        if acct >= self.max_per_account or by_ip >= self.max_per_ip:
-            ttl = await self.redis.ttl(keys[0] if acct >= self.max_per_account else keys[1])
-            raise TooManyRequests("Too many failed sign-in attempts. Try again later.", max(int(ttl), 1))
+    async def attempt(self, account: str, ip: str) -> None:
+        """Count this sign-in attempt BEFORE checking the password; refuse once over a limit.
 
-    async def failed(self, account: str, ip: str) -> None:
+        Counting first (atomically, in one MULTI) means parallel guesses cannot all pass a
+        read-then-increment check while the password hash is being verified.
+        """
+        keys = [_key("acct", account), _key("ip", ip)]
         pipe = self.redis.pipeline(transaction=True)
-        for key in (_key("acct", account), _key("ip", ip)):
+        for key in keys:
             # SET NX EX opens the window once; INCR keeps the TTL. (EXPIRE … NX needs Redis 7,
             # the embedded server is 6.2.)
             pipe.set(key, 0, ex=self.window_seconds, nx=True)
             pipe.incr(key)
-        await pipe.execute()
+        results = await pipe.execute()
+        acct, by_ip = int(results[1]), int(results[3])
+        if acct > self.max_per_account or by_ip > self.max_per_ip:
+            ttl = await self.redis.ttl(keys[0] if acct > self.max_per_account else keys[1])
+            raise TooManyRequests("Too many failed sign-in attempts. Try again later.", max(int(ttl), 1))
 
-    async def succeeded(self, account: str) -> None:
-        await self.redis.delete(_key("acct", account))
+    async def succeeded(self, account: str, ip: str) -> None:
+        """A correct password: the account starts afresh and the attempt no longer counts for the IP."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.delete(_key("acct", account))
+        pipe.decr(_key("ip", ip))
+        await pipe.execute()

@@ -91,12 +91,11 @@ class PublicPages(Controller):
         values = {"email": email, "next": safe_next(data.get("next"), "")}
 
         async def sign_in() -> Any:
-            await throttle.check(email, _ip(pg.request))
+            await throttle.attempt(email, _ip(pg.request))
             user = await accounts.authenticate(pg.uow, email, password)
             if user is None:
-                await throttle.failed(email, _ip(pg.request))
                 raise Unauthorized("Wrong email or password.", "invalid_credentials")
-            await throttle.succeeded(email)
+            await throttle.succeeded(email, _ip(pg.request))
             return await accounts.issue_access_token(pg.uow, user, settings.access_token_ttl_seconds)
 
         issued, error = await attempt(pg, sign_in)

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from backend.db.uow import UnitOfWork
 from backend.domains.identity import accounts, passwords
@@ -89,19 +89,29 @@ async def _member(uow: UnitOfWork, tenant_id: uuid.UUID, user_id: uuid.UUID) -> 
     return membership
 
 
-async def _owner_count(uow: UnitOfWork, tenant_id: uuid.UUID) -> int:
-    query = select(func.count()).select_from(Membership).where(
-        Membership.tenant_id == tenant_id, Membership.role == Role.OWNER
+async def _lock_owners(uow: UnitOfWork, tenant_id: uuid.UUID) -> int:
+    """Lock the tenant's owner memberships (in id order) and count them.
+
+    Every owner-changing operation takes these locks first, so two owners demoting or
+    removing each other at once serialise and the second one sees the first one's result:
+    a company can never end up without an owner.
+    """
+    query = (
+        select(Membership.id)
+        .where(Membership.tenant_id == tenant_id, Membership.role == Role.OWNER)
+        .order_by(Membership.id)
+        .with_for_update()
     )
-    return int((await uow.session.execute(query)).scalar_one())
+    return len((await uow.session.execute(query)).all())
 
 
 async def change_role(uow: UnitOfWork, actor: Actor, user_id: uuid.UUID, role: str) -> Membership:
     validate_role(role)
+    owners = await _lock_owners(uow, actor.tenant_id)
     membership = await _member(uow, actor.tenant_id, user_id)
     if not can_grant(actor.role, role) or not can_grant(actor.role, membership.role):
         raise Forbidden("Your role cannot grant or change that role.", "role_not_grantable")
-    if membership.role == Role.OWNER and role != Role.OWNER and await _owner_count(uow, actor.tenant_id) <= 1:
+    if membership.role == Role.OWNER and role != Role.OWNER and owners <= 1:
         raise Conflict("A company needs at least one owner.", "last_owner")
     before, membership.role = membership.role, role
     _audit(uow, actor, "member.role_changed", "user", user_id, before=before, after=role)
@@ -110,10 +120,11 @@ async def change_role(uow: UnitOfWork, actor: Actor, user_id: uuid.UUID, role: s
 
 
 async def remove_member(uow: UnitOfWork, actor: Actor, user_id: uuid.UUID) -> None:
+    owners = await _lock_owners(uow, actor.tenant_id)
     membership = await _member(uow, actor.tenant_id, user_id)
     if not can_grant(actor.role, membership.role):
         raise Forbidden("Your role cannot remove that member.", "role_not_grantable")
-    if membership.role == Role.OWNER and await _owner_count(uow, actor.tenant_id) <= 1:
+    if membership.role == Role.OWNER and owners <= 1:
         raise Conflict("A company needs at least one owner.", "last_owner")
     await uow.session.delete(membership)
     _audit(uow, actor, "member.removed", "user", user_id, role=membership.role)
@@ -149,6 +160,8 @@ async def revoke_invitation(uow: UnitOfWork, actor: Actor, invitation_id: uuid.U
     row = await uow.session.get(Invitation, invitation_id)
     if row is None or row.tenant_id != actor.tenant_id:
         raise NotFound("No such invitation.", "invitation_not_found")
+    if not can_grant(actor.role, row.role):
+        raise Forbidden("Your role cannot revoke an invitation with that role.", "role_not_grantable")
     if row.revoked_at is None and row.accepted_at is None:
         row.revoked_at = utcnow()
         _audit(uow, actor, "invitation.revoked", "invitation", row.id)
@@ -213,6 +226,8 @@ async def revoke_api_key(uow: UnitOfWork, actor: Actor, key_id: uuid.UUID) -> Ap
     key = await uow.session.get(ApiKey, key_id)
     if key is None or key.tenant_id != actor.tenant_id:
         raise NotFound("No such API key.", "api_key_not_found")
+    if not can_grant(actor.role, key.role):
+        raise Forbidden("Your role cannot revoke a key with that role.", "role_not_grantable")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         _audit(uow, actor, "api_key.revoked", "api_key", key.id)
@@ -231,4 +246,9 @@ async def resolve_api_key(uow: UnitOfWork, secret: str) -> ApiKey | None:
 
 
 async def touch_api_key(uow: UnitOfWork, key_id: uuid.UUID, now: datetime) -> None:
-    await uow.session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
+    stale = now - timedelta(seconds=60)
+    await uow.session.execute(
+        update(ApiKey)
+        .where(ApiKey.id == key_id, (ApiKey.last_used_at.is_(None)) | (ApiKey.last_used_at < stale))
+        .values(last_used_at=now)
+    )

@@ -39,6 +39,8 @@ async def get_user(uow: UnitOfWork, user_id: uuid.UUID) -> User | None:
 async def register_user(uow: UnitOfWork, email: str, password: str, full_name: str = "") -> User:
     email = normalize_email(email)
     passwords.check_strength(password)
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in full_name):
+        raise Invalid("Invalid name.", [FieldError("full_name", "no line breaks or control characters")])
     if await find_by_email(uow, email) is not None:
         raise Conflict("An account with this email already exists; sign in instead.", "email_taken",
                        [FieldError("email", "already registered")])
