@@ -35,3 +35,14 @@ def start_services(settings: Settings, *, need_redis: bool = True) -> Services:
         services.embedded.append("redis")
     services.settings = settings.with_overrides(**changes) if changes else settings
     return services
+
+
+def persistent_secret(settings: Settings) -> str:
+    """A signing secret kept in the data dir, so forms survive a restart of `tandem run`."""
+    import secrets
+
+    path = settings.data_dir / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -53,6 +53,14 @@ def _progress_factory(enabled: bool) -> Callable[[int], Callable[[str, bool], No
     return factory
 
 
+def installation_secret(settings: Settings) -> str:
+    """TANDEM_SECRET_KEY, else the key `tandem run` keeps in the data dir (signs exports)."""
+    from backend.bootstrap import persistent_secret
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return settings.secret_key or persistent_secret(settings)
+
+
 def migrate_command(settings: Settings, *, concurrency: int, progress: bool) -> int:
     from tenants.migrate import migrate_all
 
@@ -142,11 +150,13 @@ async def _tenants(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"{ref.slug}: suspended (soft delete); `tandem tenants delete {ref.slug} --purge` erases it")
         return 0
     if action == "export":
-        path = await transfer.export_tenant(settings.database_url or "", args.slug, args.output)
+        path = await transfer.export_tenant(settings.database_url or "", args.slug, args.output,
+                                            secret=installation_secret(settings))
         print(f"exported {args.slug} to {path}")
         return 0
     if action == "import":
-        ref = await transfer.import_tenant(settings.database_url or "", args.file, slug=args.slug, name=args.name)
+        ref = await transfer.import_tenant(settings.database_url or "", args.file, slug=args.slug, name=args.name,
+                                           secret=installation_secret(settings))
         print(f"imported as {ref.slug} ({ref.id}) in schema {ref.schema}")
         return 0
     raise SystemExit(f"unknown action {action}")

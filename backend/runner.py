@@ -11,7 +11,7 @@ import sys
 import uvicorn
 
 from backend import logs
-from backend.bootstrap import start_services
+from backend.bootstrap import persistent_secret, start_services
 from backend.config import Settings
 from backend.db.database import Database, set_database
 
@@ -46,17 +46,6 @@ async def prepare(settings: Settings) -> None:
     finally:
         await db.dispose()
         set_database(None)
-
-
-def persistent_secret(settings: Settings) -> str:
-    """A signing secret kept in the data dir, so forms survive a restart of `tandem run`."""
-    import secrets
-
-    path = settings.data_dir / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
-    return path.read_text().strip()
 
 
 def _worker_env(settings: Settings) -> dict[str, str]:

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import hashlib
+import hmac
 import json
+import os
 import re
 import uuid
 import zlib
@@ -18,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, select, text
+from sqlalchemy.engine import make_url
 
 from backend.db.database import get_database
 from backend.db.engine import libpq_url
@@ -39,10 +43,19 @@ class TransferError(RuntimeError):
     """pg_dump or psql failed; the message carries their error output."""
 
 
-async def _run(*argv: str, stdin: bytes | None = None) -> tuple[int, bytes, bytes]:
+def _connection(database_url: str) -> tuple[str, dict[str, str]]:
+    """A libpq URL without the password, and an environment carrying it (never on a command line)."""
+    url = make_url(libpq_url(database_url))
+    env = dict(os.environ)
+    if url.password:
+        env["PGPASSWORD"] = str(url.password)
+    return url.set(password=None).render_as_string(hide_password=False), env
+
+
+async def _run(*argv: str, stdin: bytes | None = None, env: dict[str, str] | None = None) -> tuple[int, bytes, bytes]:
     proc = await asyncio.create_subprocess_exec(
         *argv, stdin=asyncio.subprocess.PIPE if stdin is not None else None,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
     )
     out, err = await proc.communicate(stdin)
     return proc.returncode or 0, out, err
@@ -57,7 +70,24 @@ def pg_binary(name: str) -> str:
     return str(path)
 
 
-async def export_tenant(database_url: str, slug: str, output: str | Path) -> Path:
+def signature(secret: str, header: dict[str, Any], body: bytes) -> str:
+    """HMAC-SHA256 over the canonical header (without its signature) and the dump."""
+    unsigned = {k: v for k, v in header.items() if k != "signature"}
+    mac = hmac.new(secret.encode(), json.dumps(unsigned, sort_keys=True).encode() + b"\n", hashlib.sha256)
+    mac.update(body)
+    return mac.hexdigest()
+
+
+def write_export(target: Path, header: dict[str, Any], body: bytes, secret: str) -> Path:
+    signed = {**header, "signature": signature(secret, header, body)}
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(target, "wb") as out:
+        out.write((HEADER + json.dumps(signed) + "\n").encode())
+        out.write(body)
+    return target
+
+
+async def export_tenant(database_url: str, slug: str, output: str | Path, *, secret: str) -> Path:
     async with shared_scope() as uow:
         tenant = (await uow.session.execute(select(Tenant).where(Tenant.slug == slug))).scalar_one_or_none()
         if tenant is None:
@@ -65,27 +95,23 @@ async def export_tenant(database_url: str, slug: str, output: str | Path) -> Pat
         ref = TenantRef.of(tenant)
         revision = tenant.schema_revision
     schema = validate_schema_name(ref.schema)
+    dsn, env = _connection(database_url)
     code, stdout, stderr = await _run(
-        pg_binary("pg_dump"), "--dbname", libpq_url(database_url), "--schema", schema, "--no-owner",
-        "--no-privileges", "--format", "plain", "--encoding", "UTF8",
+        pg_binary("pg_dump"), "--dbname", dsn, "--schema", schema, "--strict-names", "--no-owner",
+        "--no-privileges", "--format", "plain", "--encoding", "UTF8", env=env,
     )
     if code != 0:
         raise TransferError(f"pg_dump failed: {stderr.decode(errors='replace')[:500]}")
     header = {"format": FORMAT, "tenant_id": str(ref.id), "slug": ref.slug, "name": ref.name, "schema": schema,
               "revision": revision, "exported_at": utcnow().isoformat()}
-    target = Path(output)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with gzip.open(target, "wb") as out:
-        out.write((HEADER + json.dumps(header) + "\n").encode())
-        out.write(stdout)
-    return target
+    return write_export(Path(output), header, stdout, secret)
 
 
 def _bad_export(reason: str) -> Invalid:
     return Invalid("Not a Tandem export file.", [FieldError("file", reason)], "bad_export")
 
 
-def read_export(path: str | Path) -> tuple[dict[str, Any], bytes]:
+def read_export(path: str | Path, *, secret: str) -> tuple[dict[str, Any], bytes]:
     try:
         with gzip.open(path, "rb") as src:
             first = src.readline().decode()
@@ -105,9 +131,16 @@ def read_export(path: str | Path) -> tuple[dict[str, Any], bytes]:
                       "bad_export")
     if not isinstance(header.get("schema"), str) or not SCHEMA_RE.fullmatch(header["schema"]):
         raise _bad_export("header names no valid tenant schema")
+    if not isinstance(header.get("signature"), str):
+        raise _bad_export("unsigned: only files exported by Tandem can be imported")
+    if not hmac.compare_digest(header["signature"], signature(secret, header, body)):
+        raise Invalid("This export was altered, or made by an installation with another secret key.",
+                      [FieldError("file", "signature does not match")], "bad_signature")
     return header, body
 
 
+# pg_dump 18 brackets its output with \restrict / \unrestrict; no other meta-command is accepted.
+_ALLOWED_META = (b"\\restrict ", b"\\unrestrict ")
 # Session settings newer pg_dump versions emit that older servers reject; each is the server default anyway.
 _VERSION_SPECIFIC_SETS = (b"SET transaction_timeout = 0;",)
 
@@ -129,6 +162,9 @@ def rename_schema(sql: bytes, old: str, new: str) -> bytes:
             continue
         if line.rstrip(b"\r\n") in _VERSION_SPECIFIC_SETS:
             continue
+        if line.startswith(b"\\") and not line.startswith(_ALLOWED_META):
+            # psql meta-commands (\! runs a shell, \connect switches database…) never come from pg_dump
+            raise _bad_export("contains psql meta-commands")
         replaced = line.replace(old_b, new_b)
         out.append(replaced)
         if _COPY_START.match(replaced.rstrip(b"\r\n").decode("utf-8", "replace")):
@@ -136,8 +172,9 @@ def rename_schema(sql: bytes, old: str, new: str) -> bytes:
     return b"".join(out)
 
 
-async def import_tenant(database_url: str, path: str | Path, *, slug: str, name: str | None = None) -> TenantRef:
-    header, body = read_export(path)
+async def import_tenant(database_url: str, path: str | Path, *, slug: str, name: str | None = None,
+                        secret: str) -> TenantRef:
+    header, body = read_export(path, secret=secret)
     slug = validate_slug(slug)
     async with shared_scope() as uow:
         if (await uow.session.execute(select(Tenant.id).where(Tenant.slug == slug))).first() is not None:
@@ -145,9 +182,10 @@ async def import_tenant(database_url: str, path: str | Path, *, slug: str, name:
     tenant_id = uuid.uuid4()
     schema = schema_for(tenant_id)
     script = rename_schema(body, header["schema"], schema)
+    dsn, env = _connection(database_url)
     code, _, stderr = await _run(
-        pg_binary("psql"), "--dbname", libpq_url(database_url), "--single-transaction", "--quiet",
-        "--no-psqlrc", "-v", "ON_ERROR_STOP=1", "--file", "-", stdin=script,
+        pg_binary("psql"), "--dbname", dsn, "--single-transaction", "--quiet",
+        "--no-psqlrc", "-v", "ON_ERROR_STOP=1", "--file", "-", stdin=script, env=env,
     )
     if code != 0:
         raise TransferError(f"restore failed (nothing was imported): {stderr.decode(errors='replace')[:500]}")

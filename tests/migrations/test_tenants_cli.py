@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from tenants.alembic_trees import TENANT
+from tenants.transfer import write_export
 from tests.migrations.conftest import FreshDatabase, MakeDatabase, RunCli
 
 OWNER_PASSWORD = "Correct-Horse-Battery-9"
@@ -210,8 +211,20 @@ async def test_import_rejects_corrupt_files_and_leaves_nothing_behind(
     unsafe = tmp_path / "unsafe-schema.gz"
     evil = json.loads(header_line.removeprefix(b"-- tandem-export: ")) | {"schema": 'x"; DROP SCHEMA shared; --'}
     unsafe.write_bytes(gzip.compress(b"-- tandem-export: " + json.dumps(evil).encode() + b"\n" + body))
-    broken_sql = tmp_path / "broken-sql.gz"  # valid header, SQL that fails half-way through the restore
-    broken_sql.write_bytes(gzip.compress(header_line + b"\n" + body + b"\nTHIS IS NOT SQL;\n"))
+    secret = (tmp_path / "data" / "secret_key").read_text().strip()  # the CLI's installation key
+    header = json.loads(header_line.removeprefix(b"-- tandem-export: "))
+    broken_sql = tmp_path / "broken-sql.gz"  # correctly signed, but SQL that fails half-way through
+    write_export(broken_sql, header, body + b"\nTHIS IS NOT SQL;\n", secret)
+    tampered = tmp_path / "tampered.gz"  # a valid header and signature over other content
+    tampered.write_bytes(gzip.compress(header_line + b"\n" + body + b"\nUPDATE shared.tenants SET name = 'x';\n"))
+    foreign = tmp_path / "foreign.gz"  # signed by another installation
+    write_export(foreign, header, body, "another-installation-secret")
+    unsigned = tmp_path / "unsigned.gz"
+    unsigned_header = {k: v for k, v in header.items() if k != "signature"}
+    unsigned.write_bytes(gzip.compress(b"-- tandem-export: " + json.dumps(unsigned_header).encode() + b"\n" + body))
+    shell = tmp_path / "shell.gz"  # even correctly signed, psql meta-commands are refused
+    owned = tmp_path / "owned"
+    write_export(shell, header, f"\\! id > {owned}\n".encode() + body, secret)
 
     schemas_before = await _tenant_schemas(fresh)
     tenants_before = await _one(fresh, "SELECT count(*) FROM shared.tenants")
@@ -220,6 +233,15 @@ async def test_import_rejects_corrupt_files_and_leaves_nothing_behind(
         err = capsys.readouterr().err
         assert err.startswith("error: Not a Tandem export file. (file: "), (path.name, err)
         assert "Traceback" not in err
+
+    for path in (tampered, foreign):
+        assert await tandem(fresh, "tenants", "import", str(path), "--slug", "restored") == 1, path.name
+        assert "altered, or made by an installation with another secret key" in capsys.readouterr().err
+    assert await tandem(fresh, "tenants", "import", str(unsigned), "--slug", "restored") == 1
+    assert "unsigned" in capsys.readouterr().err
+    assert await tandem(fresh, "tenants", "import", str(shell), "--slug", "restored") == 1
+    assert "meta-commands" in capsys.readouterr().err
+    assert not owned.exists()
 
     assert await tandem(fresh, "tenants", "import", str(broken_sql), "--slug", "restored") == 1
     err = capsys.readouterr().err
