@@ -22,11 +22,14 @@ from backend.db.database import Database, current_database, set_database
 from backend.domains.identity import passwords
 from backend.errors import exception_handlers
 from backend.kit.jobs import current_job_sender, set_job_sender
-from backend.kit.ratelimit import LoginThrottle
+from backend.kit.ratelimit import Limiter, LoginThrottle
 from backend.queue import arq_sender, connect
 from tenants.registry import registry
 from web.pages.account import AccountPages
+from web.pages.keys import ApiKeyPages
+from web.pages.password import PasswordPages
 from web.pages.public import PublicPages
+from web.pages.settings import SettingsPages
 from web.pages.tenant import TenantPages
 from web.session import CSRF_COOKIE
 from web.templating import static_router, template_config
@@ -53,6 +56,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         queue = await connect(settings.redis_url or "", settings.queue_name)
         set_job_sender(arq_sender(queue, settings.queue_name))
         app.state.redis = redis
+        app.state.signup_limit = Limiter(redis, "signup:ip", settings.signups_per_ip_per_hour, 3600,
+                                         "Too many new companies from your network. Try again later.")
+        app.state.reset_limit = Limiter(redis, "reset:ip", settings.reset_requests_per_ip_per_hour, 3600,
+                                        "Too many password reset requests. Try again later.")
         app.state.throttle = LoginThrottle(redis, settings.login_max_failures_per_account,
                                            settings.login_max_failures_per_ip, settings.login_window_seconds)
         try:
@@ -69,7 +76,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     registry.ttl = settings.registry_cache_ttl_seconds
     app = Litestar(
         route_handlers=[AuthController, TenantAdminController, healthz, readyz, PublicPages, TenantPages,
-                        AccountPages, static_router()],
+                        AccountPages, PasswordPages, ApiKeyPages, SettingsPages, static_router()],
         template_config=template_config(),
         csrf_config=CSRFConfig(
             secret=secret_key(settings), cookie_name=CSRF_COOKIE, cookie_secure=settings.cookie_secure,

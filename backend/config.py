@@ -57,6 +57,8 @@ class Settings:
     login_max_failures_per_account: int = 5
     login_max_failures_per_ip: int = 30
     login_window_seconds: int = 900
+    signups_per_ip_per_hour: int = 20
+    reset_requests_per_ip_per_hour: int = 30
     max_body_bytes: int = 1_048_576
     registry_cache_ttl_seconds: float = 30.0
     queue_name: str = "tandem:queue"
@@ -90,6 +92,8 @@ class Settings:
             login_max_failures_per_account=_env_int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5),
             login_max_failures_per_ip=_env_int("LOGIN_MAX_FAILURES_PER_IP", 30),
             login_window_seconds=_env_int("LOGIN_WINDOW", 900),
+            signups_per_ip_per_hour=_env_int("SIGNUPS_PER_IP_PER_HOUR", 20),
+            reset_requests_per_ip_per_hour=_env_int("RESET_REQUESTS_PER_IP_PER_HOUR", 30),
             registry_cache_ttl_seconds=float(_env_int("REGISTRY_CACHE_TTL", 30)),
             max_body_bytes=_env_int("MAX_BODY_BYTES", 1_048_576),
             smtp_url=_env("SMTP_URL"),

@@ -59,6 +59,7 @@ def settings(servers: TestServers, tmp_path_factory: pytest.TempPathFactory) -> 
     s = Settings(database_url=servers.database_url, redis_url=servers.redis_url,
                  data_dir=tmp_path_factory.mktemp("data"), argon2_memory_kib=1024, argon2_time_cost=1,
                  login_max_failures_per_account=5, login_max_failures_per_ip=1000, log_json=False,
+                 signups_per_ip_per_hour=100_000, reset_requests_per_ip_per_hour=100_000,
                  queue_name=f"tandem:test:{uuid.uuid4().hex[:8]}")
     configure_passwords(s)
     return s

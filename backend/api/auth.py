@@ -45,6 +45,7 @@ class AuthController(Controller):
         self, request: Request[Any, Any, Any], uow: NamedDependency[UnitOfWork], data: JSONBody[SignupIn]
     ) -> SignupOut:
         settings = settings_of(request)
+        await request.app.state.signup_limit.hit(client_ip(request))
         result = await onboarding.signup(
             uow,
             company_name=data.company_name,
@@ -107,7 +108,10 @@ class AuthController(Controller):
         return TenantOut(t.id, t.slug, t.name)
 
     @post("/auth/password-reset", status_code=HTTP_202_ACCEPTED, summary="Email a password reset link")
-    async def reset_request(self, uow: NamedDependency[UnitOfWork], data: JSONBody[ResetRequestIn]) -> dict[str, str]:
+    async def reset_request(
+        self, request: Request[Any, Any, Any], uow: NamedDependency[UnitOfWork], data: JSONBody[ResetRequestIn]
+    ) -> dict[str, str]:
+        await request.app.state.reset_limit.hit(client_ip(request))
         user = await accounts.reset_target(uow, data.email)
         if user is not None:
             # The job mints the token itself, so no secret ever sits in the queue; the id dedups bursts.

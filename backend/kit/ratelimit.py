@@ -50,3 +50,24 @@ class LoginThrottle:
         pipe.delete(_key("acct", account))
         pipe.decr(_key("ip", ip))
         await pipe.execute()
+
+
+@dataclass
+class Limiter:
+    """A fixed-window limit on one kind of request per identifier (counted first, atomically)."""
+
+    redis: Any
+    name: str
+    limit: int
+    window_seconds: int
+    detail: str = "Too many requests. Try again later."
+
+    async def hit(self, ident: str) -> None:
+        key = f"tandem:shared:rl:{self.name}:" + hashlib.sha256(ident.strip().lower().encode()).hexdigest()[:32]
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.set(key, 0, ex=self.window_seconds, nx=True)
+        pipe.incr(key)
+        pipe.ttl(key)
+        _, count, ttl = await pipe.execute()
+        if int(count) > self.limit:
+            raise TooManyRequests(self.detail, max(int(ttl), 1))

@@ -34,3 +34,19 @@ async def test_names_with_line_breaks_are_refused(client, field, value) -> None:
     response = await client.post("/api/v1/signup", json=body)
     problem = assert_problem(response, 422)
     assert field in {e["field"] for e in problem["errors"]}
+
+
+async def test_signups_and_reset_requests_are_limited_per_ip(settings, database) -> None:
+    from backend.app import create_app
+    from tests.api.helpers import hosted
+
+    strict = settings.with_overrides(signups_per_ip_per_hour=2, reset_requests_per_ip_per_hour=2)
+    async with hosted(create_app(strict, database=database), "198.51.100.77", database) as c:
+        made = [await c.post("/api/v1/signup", json={"company_name": f"Limited {i}", "email": new_email("lim"),
+                                                     "password": "Correct-Horse-Battery-9"}) for i in range(3)]
+        assert [r.status_code for r in made[:2]] == [201, 201]
+        limited = assert_problem(made[2], 429, "rate_limited")
+        assert "Retry-After" in made[2].headers
+        assert limited["detail"].startswith("Too many new companies")
+        resets = [await c.post("/api/v1/auth/password-reset", json={"email": new_email("r")}) for _ in range(3)]
+        assert [r.status_code for r in resets] == [202, 202, 429]

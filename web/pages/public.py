@@ -51,12 +51,16 @@ class PublicPages(Controller):
     async def signup(self, pg: NamedDependency[Page], data: Form) -> Template | Redirect:
         settings = _settings(pg.request)
         values = {k: str(v).strip() for k, v in data.items() if k != "password"}
-        result, error = await attempt(pg, lambda: onboarding.signup(
-            pg.uow, company_name=values.get("company_name", ""), email=values.get("email", ""),
-            password=str(data.get("password", "")), slug=values.get("slug") or None,
-            full_name=values.get("full_name", ""), token_ttl_seconds=settings.access_token_ttl_seconds,
-            locale=i18n.current_locale.get(), plan_code=values.get("plan") or None,
-        ))
+        async def sign_up() -> Any:
+            await pg.request.app.state.signup_limit.hit(_ip(pg.request))
+            return await onboarding.signup(
+                pg.uow, company_name=values.get("company_name", ""), email=values.get("email", ""),
+                password=str(data.get("password", "")), slug=values.get("slug") or None,
+                full_name=values.get("full_name", ""), token_ttl_seconds=settings.access_token_ttl_seconds,
+                locale=i18n.current_locale.get(), plan_code=values.get("plan") or None,
+            )
+
+        result, error = await attempt(pg, sign_up)
         if error is not None or result is None:
             assert error is not None
             return render(pg, "public/signup.html", status=error.status, plans=PLANS, values=values,
