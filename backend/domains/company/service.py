@@ -27,7 +27,6 @@ from backend.kit.modules import validate as validate_modules
 # The languages Tandem speaks (documents, mails, pages); web.i18n.LANGUAGES offers the same codes.
 LOCALES: tuple[str, ...] = ("en", "ko", "ja", "ru")
 FIELDS: tuple[str, ...] = ("name", "base_currency", "fiscal_year_start_month", "locale", "timezone")
-CHECK_FIELDS = "Please correct the highlighted fields."
 _NOT_CURRENCIES = frozenset({"XXX", "XTS"})  # ISO 4217 "no currency" and "testing" codes
 
 
@@ -106,7 +105,7 @@ def _clean(changes: Mapping[str, object]) -> dict[str, Any]:
             errors.append(FieldError("timezone", "Unknown time zone."))
         clean["timezone"] = zone
     if errors:
-        raise Invalid(CHECK_FIELDS, errors, "invalid_settings")
+        raise Invalid("Please correct the highlighted fields.", errors, "invalid_settings")
     return clean
 
 
@@ -146,7 +145,8 @@ async def set_modules(uow: UnitOfWork, actor_user_id: uuid.UUID | None, keys: It
     try:
         enabled = validate_modules(wanted)
     except ValueError as exc:
-        raise Invalid(CHECK_FIELDS, [FieldError("modules", "Unknown module.")], "unknown_module") from exc
+        raise Invalid("Please correct the highlighted fields.", [FieldError("modules", "Unknown module.")],
+                      "unknown_module") from exc
     row = await get_settings(uow, for_update=True)
     before = list(row.modules)
     if before == enabled:
