@@ -23,6 +23,11 @@ class SignupResult:
     token: IssuedToken
 
 
+def _slug(slug: str | None) -> str | None:
+    """Addresses are case-insensitive: what the live check lower-cases, signup accepts."""
+    return slug.strip().lower() if isinstance(slug, str) and slug.strip() else None
+
+
 def _company_name(name: str) -> str:
     name = (name or "").strip() if isinstance(name, str) else ""
     if not 2 <= len(name) <= 200:
@@ -40,7 +45,7 @@ async def signup(
     chosen = plan(plan_code)
     user = await accounts.register_user(uow, email, password, full_name)
     tenant = await create_tenant(
-        uow, NewTenant(slug=slug or suggest_slug(name), name=name, locale=locale, plan=chosen.code)
+        uow, NewTenant(slug=_slug(slug) or suggest_slug(name), name=name, locale=locale, plan=chosen.code)
     )
     await access.add_member(uow, tenant.id, user.id, Role.OWNER)
     uow.session.add(AuditEvent(tenant_id=tenant.id, actor_user_id=user.id, action="tenant.created",
@@ -53,7 +58,7 @@ async def signup(
 async def add_company(uow: UnitOfWork, *, user: User, company_name: str, slug: str | None) -> TenantRef:
     """An existing user opens another company (they become its owner)."""
     name = _company_name(company_name)
-    tenant = await create_tenant(uow, NewTenant(slug=slug or suggest_slug(name), name=name, locale=user.locale))
+    tenant = await create_tenant(uow, NewTenant(slug=_slug(slug) or suggest_slug(name), name=name, locale=user.locale))
     await access.add_member(uow, tenant.id, user.id, Role.OWNER)
     uow.session.add(AuditEvent(tenant_id=tenant.id, actor_user_id=user.id, action="tenant.created",
                                target_type="tenant", target_id=str(tenant.id), details={"slug": tenant.slug}))

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, select, text
 
 from backend.db.base import EXTENSIONS_SCHEMA
 from backend.db.database import DEFAULT_CLUSTER
@@ -103,7 +103,11 @@ async def purge(uow: UnitOfWork, slug: str, actor: uuid.UUID | None = None) -> T
 
 
 async def rename(uow: UnitOfWork, slug: str, name: str) -> None:
-    await uow.session.execute(update(Tenant).where(Tenant.slug == slug).values(name=name))
+    """The registry row follows the company's name; cached copies are dropped after commit."""
+    tenant = await load(uow, slug)
+    tenant.name = name
+    await uow.flush()
+    uow.after_commit(_forget(TenantRef.of(tenant)))
 
 
 def _forget(ref: TenantRef) -> Callable[[], Awaitable[None]]:

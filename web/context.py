@@ -96,7 +96,8 @@ async def tenant_page(request: Request[Any, Any, Any], tenant_slug: FromPath[str
         user, token_id = await _user_from_cookie(uow, request)
         _set_language(request, user)
         if user is None:
-            raise LoginRequired(request.url.path)
+            # after login the browser GETs `next`: a form's URL would answer 405, so use the company home
+            raise LoginRequired(request.url.path if request.method == "GET" else f"/t/{tenant.slug}/")
         role = await access.role_in(uow, tenant.id, Principal(user_id=user.id))
         if role is None:
             raise NotFound("No such company.", "tenant_not_found")

@@ -9,6 +9,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import URLEncodedBody
 from litestar.response import Redirect, Template
 
+from backend.domains.company.service import timezones
 from backend.domains.identity import accounts, passwords
 from backend.kit.errors import FieldError, Invalid
 from web import i18n
@@ -17,8 +18,7 @@ from web.render import attempt, field_errors, redirect, render
 from web.session import start_session
 
 Form = URLEncodedBody[dict[str, str]]
-TIMEZONES = ("UTC", "Asia/Seoul", "Asia/Tokyo", "Europe/Moscow", "Europe/London", "Europe/Berlin",
-             "America/New_York", "America/Los_Angeles", "Asia/Singapore", "Australia/Sydney")
+TIMEZONES = timezones()  # the full IANA list, as on the company settings page
 
 
 class AccountPages(Controller):

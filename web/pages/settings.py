@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from babel import Locale
@@ -16,7 +15,6 @@ from litestar.response import Redirect, Template
 from backend.domains.company import service
 from backend.kit.modules import MODULES
 from tenants import provisioning
-from tenants.registry import TenantRef, registry
 from web import i18n
 from web.context import Page, tenant_page
 from web.pages.tenant import ADMIN_ONLY
@@ -52,8 +50,6 @@ class SettingsPages(Controller):
             assert error is not None
             return _settings_page(pg, values={**_current(pg), **changes}, errors=field_errors(error),
                                   status=error.status)
-        if "name" in updated.changed:
-            pg.uow.after_commit(_forget(tenant))
         if not updated.changed:
             return redirect(f"{pg.base}/settings", i18n.gettext("Nothing to change."), "info")
         return redirect(f"{pg.base}/settings", i18n.gettext("Settings saved."))
@@ -69,13 +65,6 @@ class SettingsPages(Controller):
             return _settings_page(pg, values=_current(pg), errors=field_errors(error), status=error.status,
                                   checked=[k for k in keys if k in MODULES])
         return redirect(f"{pg.base}/settings", i18n.gettext("Modules saved."))
-
-
-def _forget(tenant: TenantRef) -> Callable[[], Awaitable[None]]:
-    async def forget() -> None:  # the registry caches the tenant's name (shown in every page's header)
-        registry.invalidate(tenant)
-
-    return forget
 
 
 def _current(pg: Page) -> dict[str, Any]:
