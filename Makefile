@@ -38,3 +38,9 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# Message catalogs: refresh web/translations/messages.pot from the sources and registries, merge it into
+# the ko/ja/ru .po files (translations kept) and list what still needs translating.
+.PHONY: i18n
+i18n: $(STAMP)
+	$(BIN)/python -m web.i18n_extract
