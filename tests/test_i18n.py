@@ -242,3 +242,17 @@ def test_formatting_per_locale(locale: None) -> None:
     assert ja[3] == "2025年3月7日"
     assert len({en[2], ko[2], ja[2], ru[2]}) == 4
     assert _formatted("xx") == en
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_no_markup_in_messages(language: str) -> None:
+    """Jinja renders translations as trusted markup: a raw < or > would become an HTML element."""
+    catalog = translations(language)
+    offending = [m.id for m in _template_messages()
+                 if any(ch in text for ch in "<>" for text in (*_forms(catalog.get(m.id)), *_ids_of(m)))]
+    assert not offending, f"{language}: messages with < or >: {offending}"
+
+
+def _ids_of(message: object) -> tuple[str, ...]:
+    ident = getattr(message, "id", "")
+    return tuple(ident) if isinstance(ident, tuple) else (str(ident),)
