@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 from litestar import Request
@@ -31,6 +31,7 @@ from web import i18n
 from web.session import session_token
 
 ROLES_OPT = "roles"
+SCOPE_USER = "tandem.user"
 MODULE_OPT = "module"
 
 
@@ -67,6 +68,7 @@ async def _user_from_cookie(uow: UnitOfWork, request: Request[Any, Any, Any]) ->
         return None, None
     user, row = found
     bind(user=str(user.id))
+    cast(dict[str, Any], request.scope)[SCOPE_USER] = user  # error pages show the signed-in header too
     return user, row.id
 
 

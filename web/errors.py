@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
@@ -14,7 +14,7 @@ from litestar.response import Redirect, Template
 from backend.kit.errors import DomainError
 from backend.logs import request_id_var
 from web import i18n
-from web.context import LoginRequired, login_url
+from web.context import SCOPE_USER, LoginRequired, login_url
 from web.render import layout_context
 
 log = logging.getLogger("tandem.web")
@@ -48,7 +48,8 @@ def error_page(request: Request[Any, Any, Any], status: int, message: str | None
         request_id_var.set(rid)
     title = i18n.gettext(TITLES.get(status, HTTPStatus(status).phrase))
     text = message or i18n.gettext(MESSAGES.get(status, HTTPStatus(status).description or title))
-    context = {**layout_context(request, None), "title": title, "message": text, "request_id": rid}
+    context = {**layout_context(request, None), "title": title, "message": text, "request_id": rid,
+               "user": cast(dict[str, Any], request.scope).get(SCOPE_USER)}
     return Template(template_name="errors/error.html", context=context, status_code=status, headers=headers)
 
 

@@ -107,7 +107,7 @@ async def test_bad_email_is_422_on_email(client, address) -> None:
     assert await footprint() == before
 
 
-@pytest.mark.parametrize("slug", ["api", "admin", "www", "Upper-Case", "-dash", "dash-", "a", "dou--ble",
+@pytest.mark.parametrize("slug", ["api", "admin", "www", "-dash", "dash-", "a", "dou--ble",
                                   "x" * 41, "t_schema", "sp ace"])
 async def test_reserved_or_malformed_slug_is_422_on_slug(client, slug) -> None:
     email = new_email("slug")

@@ -38,3 +38,18 @@ async def test_profile_offers_every_iana_time_zone(owner) -> None:
     assert page.status_code == 200
     for zone in ("Asia/Seoul", "America/Argentina/Buenos_Aires", "Pacific/Auckland"):
         assert f'value="{zone}"' in page.text
+
+
+async def test_brand_link_is_a_real_path_outside_and_inside_a_company(owner, company) -> None:
+    outside = await owner.get("/profile/")
+    assert 'class="brand" href="/"' in outside.text
+    assert 'href="//"' not in outside.text
+    inside = await owner.get(f"/t/{company.slug}/")
+    assert f'class="brand" href="/t/{company.slug}/"' in inside.text
+
+
+async def test_error_pages_know_the_signed_in_user(owner, alpha) -> None:
+    page = await owner.get(f"/t/{alpha.slug}/")
+    assert page.status_code == 404
+    assert 'action="/logout"' in page.text  # the signed-in header, not "Log in / Start free"
+    assert 'href="/companies"' in page.text
