@@ -1,14 +1,9 @@
-"""Browser-test harness: uvicorn in a thread, headless Chromium through Playwright, screenshots on failure.
+"""Browser-test harness: the app in a uvicorn child process, headless Chromium through Playwright,
+screenshots on failure.
 
-The app under test is ``create_app(settings, database=None)`` served by uvicorn on
-127.0.0.1 in a background thread with its own event loop: it builds its own engine,
-Redis client and job sender there, so nothing loop-bound is shared with the tests.
-
-Its lifespan installs process-wide handles (database, job sender) that would also be
-seen by the test loop. Once the server is up they are replaced by routers that hand
-the server's loop its own objects and every other caller the ones that were current
-before, so the session ``database`` fixture and the other suites keep working while
-the server lives. The lifespan restores the originals when the server stops.
+The server (``tests/apiserver.py``) runs ``backend.app:app_from_env`` on 127.0.0.1 against the
+session's database and Redis, so the browser talks real HTTP to a real process and the tests
+can still check the database directly.
 """
 
 from __future__ import annotations
@@ -17,31 +12,23 @@ import asyncio
 import logging
 import os
 import re
-import socket
-import threading
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-import uvicorn
 from playwright.async_api import Browser, BrowserContext, Error, Page, async_playwright, expect
 
-from backend.app import create_app
 from backend.config import Settings
-from backend.db.database import Database, current_database, set_database
-from backend.db.uow import JobRequest
-from backend.kit import jobs
+from backend.db.database import Database
+from tests.apiserver import ApiServer
 from tests.browser_setup import find_browser
 
 log = logging.getLogger("tests.e2e")
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-STARTUP_SECONDS = 30.0
 ACTION_TIMEOUT_MS = 10_000
 SCREENSHOT_SECONDS = 20.0
 PAGES_KEY = pytest.StashKey[tuple[asyncio.AbstractEventLoop, list[BrowserContext]]]()
@@ -51,128 +38,27 @@ expect.set_options(timeout=ACTION_TIMEOUT_MS)
 
 # --- the live server -------------------------------------------------------------------------
 
-class _ByLoop:
-    """Picks the object made for the calling event loop: the server's own, else the test side's."""
-
-    def __init__(self, server_loop: asyncio.AbstractEventLoop, server: Any, others: Any) -> None:
-        self.server_loop, self.server, self.others = server_loop, server, others
-
-    def pick(self) -> Any:
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        return self.server if running is self.server_loop else self.others
-
-
-class LoopRoutedDatabase:
-    """Stands in for the process-wide Database: each loop keeps using its own engines."""
-
-    def __init__(self, route: _ByLoop) -> None:
-        self._route = route
-
-    def __getattr__(self, name: str) -> Any:
-        target = self._route.pick()
-        if target is None:
-            raise RuntimeError("database not initialised for this event loop")
-        return getattr(target, name)
-
-
-def loop_routed_sender(route: _ByLoop) -> jobs.JobSender:
-    async def send(batch: Sequence[JobRequest]) -> None:
-        target = route.pick()
-        if target is None:  # what send_jobs does without a sender
-            log.error("no job sender configured; dropping %d job(s)", len(batch))
-            return
-        await target(batch)
-
-    return send
-
-
 @dataclass
 class LiveServer:
     url: str
-    settings: Settings
-    server: uvicorn.Server
-    thread: threading.Thread
-    loop: asyncio.AbstractEventLoop
-    database: LoopRoutedDatabase
-
-
-def _listening_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
 
 
 @pytest.fixture(scope="session")
-async def live_server(settings: Settings, database: Database) -> AsyncIterator[LiveServer]:
-    sock = _listening_socket()
-    port = int(sock.getsockname()[1])
-    url = f"http://127.0.0.1:{port}"
-    app_settings = settings.with_overrides(public_url=url)
-    app = create_app(app_settings, database=None)
-    # log_config=None: uvicorn must not reconfigure the process's logging under the other tests.
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_config=None, log_level="warning",
-                                           access_log=False, ws="none", timeout_graceful_shutdown=5))
-    loops: list[asyncio.AbstractEventLoop] = []
-    crashed: list[BaseException] = []
-
-    def run() -> None:
-        async def main() -> None:
-            loops.append(asyncio.get_running_loop())
-            await server.serve(sockets=[sock])
-
-        try:
-            asyncio.run(main())
-        except BaseException as exc:  # reported by the fixture, which is waiting for readiness
-            crashed.append(exc)
-
-    previous_db, previous_sender = current_database(), jobs.current_job_sender()
-    thread = threading.Thread(target=run, name="e2e-uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + STARTUP_SECONDS
-    last = "no answer"
-    async with httpx.AsyncClient(base_url=url, timeout=2.0) as http:
-        while True:
-            if not thread.is_alive():
-                sock.close()
-                pytest.fail(f"the e2e server stopped during start-up: {crashed!r} (uvicorn exit code "
-                            f"{'should_exit' if server.should_exit else 'unknown'})", pytrace=False)
-            try:
-                response = await http.get("/readyz")
-                if response.status_code == 200:
-                    break
-                last = f"{response.status_code} {response.text[:200]}"
-            except httpx.TransportError as exc:
-                last = repr(exc)
-            if time.monotonic() > deadline:
-                server.should_exit = True
-                await asyncio.to_thread(thread.join, 10)
-                pytest.fail(f"the e2e server at {url} was not ready within {STARTUP_SECONDS:.0f}s: {last}",
-                            pytrace=False)
-            await asyncio.sleep(0.05)  # poll interval of the bounded readiness loop
-
-    # The lifespan has pointed the process-wide handles at the server's loop-bound objects.
-    server_db, server_sender = current_database(), jobs.current_job_sender()
-    assert server_db is not None
-    assert server_db is not previous_db, "the app did not create its own engine"
-    routed = LoopRoutedDatabase(_ByLoop(loops[0], server_db, previous_db))
-    set_database(routed)  # type: ignore[arg-type]
-    jobs.set_job_sender(loop_routed_sender(_ByLoop(loops[0], server_sender, previous_sender)))
+async def live_server(settings: Settings, database: Database,
+                      tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[LiveServer]:
+    """The real app over real HTTP, in its own process (nothing is shared with the test loop)."""
+    server = ApiServer(settings.database_url or "", settings.redis_url or "", tmp_path_factory.mktemp("e2e-server"),
+                       name="e2e", extra_env={
+                           "TANDEM_QUEUE_NAME": settings.queue_name,
+                           "TANDEM_SIGNUPS_PER_IP_PER_HOUR": "100000",
+                           "TANDEM_RESET_REQUESTS_PER_IP_PER_HOUR": "100000",
+                           "TANDEM_LOG_LEVEL": "WARNING",
+                       })
+    await server.start()
     try:
-        yield LiveServer(url=url, settings=app_settings, server=server, thread=thread, loop=loops[0],
-                         database=routed)
+        yield LiveServer(url=server.base_url)
     finally:
-        server.should_exit = True
-        await asyncio.to_thread(thread.join, 30)
-        sock.close()
-        assert not thread.is_alive(), "the e2e server did not stop"
-        assert not crashed, f"the e2e server failed: {crashed!r}"
-        # The lifespan put back what it found at start-up (the test loop's database and sender).
-        assert current_database() is previous_db
-        assert jobs.current_job_sender() is previous_sender
+        await server.stop()
 
 
 # --- the browser -----------------------------------------------------------------------------

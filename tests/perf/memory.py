@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.perf.apiserver import ApiServer
+from tests.apiserver import ApiServer
 from tests.perf.fleet import Account
 from tests.perf.model import Deadline, MemoryFigures, Stats
 

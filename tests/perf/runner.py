@@ -16,9 +16,9 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from backend.db.database import Database
+from tests.apiserver import ApiServer
 from tests.perf import fleet as bulk
 from tests.perf import memory, migrate_noop, provision, signup
-from tests.perf.apiserver import ApiServer
 from tests.perf.machine import describe, load_average
 from tests.perf.model import BenchOptions, BenchResult, Deadline
 

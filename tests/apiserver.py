@@ -18,7 +18,7 @@ from typing import IO
 import httpx
 import psutil
 
-from tests.perf.model import REPO_ROOT
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 STARTUP_SECONDS = 60.0
 STOP_SECONDS = 10.0
@@ -31,13 +31,15 @@ def free_port() -> int:
         return port
 
 
-def server_env(database_url: str, redis_url: str, data_dir: Path, port: int) -> dict[str, str]:
+def server_env(database_url: str, redis_url: str, data_dir: Path, port: int,
+               extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TANDEM_")}
     env.update({
         "TANDEM_DATABASE_URL": database_url, "TANDEM_REDIS_URL": redis_url, "TANDEM_DATA_DIR": str(data_dir),
         "TANDEM_HOST": "127.0.0.1", "TANDEM_PORT": str(port), "TANDEM_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "TANDEM_LOG_JSON": "true",
     })
+    env.update(extra or {})
     return env
 
 
@@ -50,6 +52,7 @@ class ApiServer:
     workdir: Path
     name: str = "api"
     port: int = field(default_factory=free_port)
+    extra_env: dict[str, str] = field(default_factory=dict)
     _proc: asyncio.subprocess.Process | None = None
     _log: IO[bytes] | None = None
 
@@ -72,7 +75,7 @@ class ApiServer:
         args = [sys.executable, "-m", "uvicorn", "--factory", "backend.app:app_from_env", "--host", "127.0.0.1",
                 "--port", str(self.port), "--no-access-log", "--log-level", "warning", "--lifespan", "on"]
         self._proc = await asyncio.create_subprocess_exec(
-            *args, env=server_env(self.database_url, self.redis_url, self.workdir, self.port),
+            *args, env=server_env(self.database_url, self.redis_url, self.workdir, self.port, self.extra_env),
             cwd=str(REPO_ROOT), stdout=self._log, stderr=self._log,
         )
         await self._wait_ready()
