@@ -125,7 +125,7 @@ async def test_unknown_module_is_refused_and_nothing_changes(owner, company) -> 
 
 
 @get("/t/{tenant_slug:str}/probe-inventory", opt={"roles": EVERYONE, "module": "inventory"},
-     dependencies={"pg": Provide(tenant_page)}, include_in_schema=False, sync_to_thread=False)
+     dependencies={"pg": Provide(tenant_page)}, include_in_schema=False)
 async def inventory_page(pg: NamedDependency[Page]) -> str:
     return "inventory page"
 
@@ -142,21 +142,21 @@ async def test_a_switched_off_module_answers_404_on_pages_and_api(settings, data
     app.register(inventory_page)
     app.register(inventory_api)
     async with hosted(app, "192.0.2.44", database) as probe:
-        cookies = {"tandem_session": company.token}
+        probe.cookies.set("tandem_session", company.token, domain="127.0.0.1")
         page, api = f"/t/{company.slug}/probe-inventory", f"/api/v1/t/{company.slug}/probe-inventory"
-        assert_page(await probe.get(page, cookies=cookies), 404, "Page not found")
+        assert_page(await probe.get(page), 404, "Page not found")
         off = await probe.get(api, headers=company.auth)
         assert off.status_code == 404
         assert off.json()["code"] == "module_disabled"
 
         await owner.submit(f"/t/{company.slug}/settings", f"/t/{company.slug}/settings/modules",
                            data={"modules": ["crm", "inventory"]})
-        on_page = await probe.get(page, cookies=cookies)
+        on_page = await probe.get(page)
         assert (on_page.status_code, on_page.text) == (200, "inventory page")
         on_api = await probe.get(api, headers=company.auth)
         assert (on_api.status_code, on_api.json()) == (200, {"module": "inventory"})
 
         await owner.submit(f"/t/{company.slug}/settings", f"/t/{company.slug}/settings/modules",
                            data={"modules": ["crm"]})
-        assert (await probe.get(page, cookies=cookies)).status_code == 404
+        assert (await probe.get(page)).status_code == 404
         assert (await probe.get(api, headers=company.auth)).json()["code"] == "module_disabled"

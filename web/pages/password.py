@@ -7,7 +7,7 @@ from typing import Any
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import URLEncodedBody
+from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from backend.domains.identity import accounts
@@ -57,13 +57,13 @@ class PasswordPages(Controller):
         return render(pg, "public/reset_request.html", values={}, errors={}, sent=True, ttl_minutes=ttl_minutes)
 
     @get("/reset-password/{token:str}")
-    async def confirm_form(self, pg: NamedDependency[Page], token: str) -> Template:
+    async def confirm_form(self, pg: NamedDependency[Page], token: FromPath[str]) -> Template:
         response = render(pg, "public/reset_confirm.html", token=token, errors={})
         response.headers.update(PRIVATE)
         return response
 
     @post("/reset-password/{token:str}")
-    async def confirm(self, pg: NamedDependency[Page], token: str, data: Form) -> Template | Redirect:
+    async def confirm(self, pg: NamedDependency[Page], token: FromPath[str], data: Form) -> Template | Redirect:
         password = str(data.get("password", ""))
         _, error = await attempt(pg, lambda: accounts.finish_password_reset(pg.uow, token, password))
         if error is not None:

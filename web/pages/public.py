@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import URLEncodedBody
+from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from backend.domains.billing.plans import PLANS
@@ -44,7 +44,7 @@ class PublicPages(Controller):
         return render(pg, "public/landing.html", plans=PLANS)
 
     @get("/signup")
-    async def signup_form(self, pg: NamedDependency[Page], plan: str | None = None) -> Template:
+    async def signup_form(self, pg: NamedDependency[Page], plan: FromQuery[str | None] = None) -> Template:
         return render(pg, "public/signup.html", plans=PLANS, values={"plan": plan or "starter"}, errors={})
 
     @post("/signup")
@@ -70,7 +70,9 @@ class PublicPages(Controller):
         return response
 
     @get("/signup/slug")
-    async def slug_check(self, pg: NamedDependency[Page], slug: str = "", company_name: str = "") -> Template:
+    async def slug_check(
+        self, pg: NamedDependency[Page], slug: FromQuery[str] = "", company_name: FromQuery[str] = ""
+    ) -> Template:
         """htmx: suggest an address from the company name and say whether it is free."""
         candidate = (slug or suggest_slug(company_name) if (slug or company_name) else "").strip().lower()
         if not candidate:
@@ -84,7 +86,7 @@ class PublicPages(Controller):
         return render(pg, "public/_slug_status.html", slug=candidate, state=state, suggested=not slug)
 
     @get("/login")
-    async def login_form(self, pg: NamedDependency[Page], next: str | None = None) -> Template:
+    async def login_form(self, pg: NamedDependency[Page], next: FromQuery[str | None] = None) -> Template:
         return render(pg, "public/login.html", values={"next": safe_next(next, "")}, errors={})
 
     @post("/login")
@@ -144,11 +146,11 @@ class PublicPages(Controller):
         return render(pg, "public/companies.html", companies=rows)
 
     @get("/invite/{token:str}")
-    async def invitation(self, pg: NamedDependency[Page], token: str) -> Template:
+    async def invitation(self, pg: NamedDependency[Page], token: FromPath[str]) -> Template:
         return render(pg, "public/invite.html", token=token, values={}, errors={})
 
     @post("/invite/{token:str}")
-    async def accept(self, pg: NamedDependency[Page], token: str, data: Form) -> Template | Redirect:
+    async def accept(self, pg: NamedDependency[Page], token: FromPath[str], data: Form) -> Template | Redirect:
         settings = _settings(pg.request)
         values = {"full_name": str(data.get("full_name", "")).strip()}
 

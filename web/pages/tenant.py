@@ -7,7 +7,7 @@ from typing import Any
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, Parameter, URLEncodedBody
+from litestar.params import FromPath, FromQuery, Parameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from backend.domains.identity import access
@@ -35,7 +35,7 @@ class TenantPages(Controller):
 
     @get("/members", opt=ANY_MEMBER)
     async def members(
-        self, pg: NamedDependency[Page], sort: str = "email",
+        self, pg: NamedDependency[Page], sort: FromQuery[str] = "email",
         cursor: str | None = Parameter(default=None, max_length=254),
     ) -> Template:
         return await self._members_page(pg, sort, cursor, errors={}, values={})
