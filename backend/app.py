@@ -13,6 +13,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 
 from backend import logs
 from backend.api.auth import AuthController
+from backend.api.crm_accounts import AccountController, AuditController
 from backend.api.docs import ReferenceRenderPlugin
 from backend.api.health import healthz, readyz
 from backend.api.middleware import add_request_id_header, request_id_middleware
@@ -75,8 +76,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     configure_passwords(settings)
     registry.ttl = settings.registry_cache_ttl_seconds
     app = Litestar(
-        route_handlers=[AuthController, TenantAdminController, healthz, readyz, PublicPages, TenantPages,
-                        AccountPages, PasswordPages, ApiKeyPages, SettingsPages, static_router()],
+        route_handlers=[
+            AuthController, TenantAdminController, AccountController, AuditController, healthz, readyz,
+            PublicPages, TenantPages, AccountPages, PasswordPages, ApiKeyPages, SettingsPages, static_router(),
+        ],
         template_config=template_config(),
         csrf_config=CSRFConfig(
             secret=secret_key(settings), cookie_name=CSRF_COOKIE, cookie_secure=settings.cookie_secure,

@@ -1,0 +1,1 @@
+"""CRM: accounts and their legal entities, contacts (and later deals, interactions, tasks, …)."""

@@ -1,0 +1,191 @@
+"""Accounts: create, read, list (filter, sort, keyset pages), update with optimistic locking, archive."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import any_, func, literal, select, tuple_
+
+from backend.db.uow import UnitOfWork
+from backend.domains.audit import service as audit
+from backend.domains.crm.models import ACCOUNT_KINDS, LIFECYCLE, Account
+from backend.domains.crm.validate import Fields, is_member
+from backend.domains.crm.visibility import CrmActor, can_see, require_create, require_edit, visible_clause
+from backend.kit.clock import utcnow
+from backend.kit.errors import Conflict, FieldError, Invalid, NotFound
+from backend.kit.pagination import PageOf, clamp_limit, decode_cursor, encode_cursor
+
+RECORD = "account"
+EDITABLE = ("name", "kind", "status", "parent_id", "owner_user_id", "is_shared", "tags", "source_channel",
+            "website", "notes")
+SORTS = {"name": (Account.name, False), "-name": (Account.name, True),
+         "created": (Account.created_at, False), "-created": (Account.created_at, True)}
+
+
+def snapshot(account: Account) -> dict[str, Any]:
+    return {field: getattr(account, field) for field in EDITABLE}
+
+
+async def _validated(uow: UnitOfWork, actor: CrmActor, data: dict[str, Any], *, partial: bool,
+                     current: Account | None = None) -> dict[str, Any]:
+    unknown = sorted(set(data) - set(EDITABLE))
+    if unknown:
+        raise Invalid("Unknown fields.", [FieldError(f, "not a field of an account") for f in unknown])
+    check = Fields()
+    clean: dict[str, Any] = {}
+    if not partial or "name" in data:
+        clean["name"] = check.text(data, "name", required=True)
+    for field, options in (("kind", ACCOUNT_KINDS), ("status", LIFECYCLE)):
+        if field in data:
+            clean[field] = check.choice(data, field, options)
+    for field, size in (("source_channel", 64), ("website", 255)):
+        if field in data:
+            clean[field] = check.text(data, field, max_len=size)
+    if "notes" in data:
+        clean["notes"] = check.text(data, "notes", max_len=10_000, multiline=True)
+    if "tags" in data:
+        clean["tags"] = check.tags(data) or []
+    if "is_shared" in data:
+        clean["is_shared"] = bool(check.flag(data, "is_shared"))
+    if "owner_user_id" in data:
+        clean["owner_user_id"] = check.uuid(data, "owner_user_id")
+    elif not partial:
+        clean["owner_user_id"] = actor.user_id
+    if "parent_id" in data:
+        clean["parent_id"] = check.uuid(data, "parent_id")
+    check.done()
+    await _check_relations(uow, actor, clean, current, check)
+    check.done()
+    return clean
+
+
+async def _check_relations(uow: UnitOfWork, actor: CrmActor, clean: dict[str, Any], current: Account | None,
+                           check: Fields) -> None:
+    owner = clean.get("owner_user_id")
+    if "owner_user_id" in clean and owner is not None:
+        if not actor.edits_all and owner != actor.user_id:
+            check.fail("owner_user_id", "reps can only assign records to themselves")
+        elif not await is_member(uow, owner):
+            check.fail("owner_user_id", "not a member of this company")
+    parent_id = clean.get("parent_id")
+    if parent_id is not None:
+        if current is not None and parent_id == current.id:
+            check.fail("parent_id", "an account cannot be its own group")
+        else:
+            parent = await uow.session.get(Account, parent_id)
+            if parent is None or parent.archived_at is not None or not can_see(actor, parent.owner_user_id,
+                                                                               parent.is_shared):
+                check.fail("parent_id", "no such account")
+            elif parent.kind != "group":
+                check.fail("parent_id", "must be an account of kind group")
+    kind = clean.get("kind", current.kind if current else "organization")
+    if kind == "group" and parent_id is not None:
+        check.fail("parent_id", "a group cannot belong to another group")
+
+
+async def create(uow: UnitOfWork, actor: CrmActor, data: dict[str, Any]) -> Account:
+    require_create(actor)
+    clean = await _validated(uow, actor, data, partial=False)
+    account = Account(id=uuid.uuid4(), created_by=actor.user_id, version=1, **clean)
+    uow.session.add(account)
+    await uow.flush()
+    await uow.session.refresh(account)
+    await audit.record(uow, audit.Actor(actor.user_id, actor.api_key_id), RECORD, account.id, "create",
+                       audit.diff({}, snapshot(account)))
+    return account
+
+
+async def get(uow: UnitOfWork, actor: CrmActor, account_id: uuid.UUID, *, for_update: bool = False) -> Account:
+    query = select(Account).where(Account.id == account_id)
+    if for_update:
+        query = query.with_for_update()
+    account = (await uow.session.execute(query)).scalar_one_or_none()
+    if account is None or not can_see(actor, account.owner_user_id, account.is_shared):
+        raise NotFound("No such account.", "account_not_found")
+    return account
+
+
+async def list_accounts(
+    uow: UnitOfWork, actor: CrmActor, *, q: str | None = None, status: str | None = None,
+    owner_user_id: uuid.UUID | None = None, tag: str | None = None, include_archived: bool = False,
+    sort: str = "name", cursor: str | None = None, limit: int = 50,
+) -> PageOf[Account]:
+    limit = clamp_limit(limit)
+    if sort not in SORTS:
+        raise Invalid("Unknown sort.", [FieldError("sort", "one of: " + ", ".join(SORTS))])
+    column, descending = SORTS[sort]
+    query = select(Account)
+    limit_to = visible_clause(actor, Account.owner_user_id, Account.is_shared)
+    if limit_to is not None:
+        query = query.where(limit_to)
+    if not include_archived:
+        query = query.where(Account.archived_at.is_(None))
+    if q:
+        query = query.where(Account.name.ilike(f"%{_escape_like(q.strip())}%", escape="\\"))
+    if status:
+        if status not in LIFECYCLE:
+            raise Invalid("Unknown status.", [FieldError("status", "one of: " + ", ".join(LIFECYCLE))])
+        query = query.where(Account.status == status)
+    if owner_user_id:
+        query = query.where(Account.owner_user_id == owner_user_id)
+    if tag:
+        query = query.where(literal(tag.strip().lower()) == any_(Account.tags))
+    after = decode_cursor(cursor, 2)
+    if after is not None:
+        key = tuple_(column, Account.id)
+        query = query.where(key < tuple_(*after) if descending else key > tuple_(*after))
+    order = (column.desc(), Account.id.desc()) if descending else (column.asc(), Account.id.asc())
+    rows = list((await uow.session.execute(query.order_by(*order).limit(limit + 1))).scalars())
+    more, rows = len(rows) > limit, rows[:limit]
+    next_cursor = encode_cursor([_sort_value(rows[-1], sort), str(rows[-1].id)]) if more and rows else None
+    return PageOf(rows, next_cursor)
+
+
+def _sort_value(account: Account, sort: str) -> Any:
+    return account.name if sort.lstrip("-") == "name" else account.created_at.isoformat()
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def check_version(current: int, expected: int | None, record: str = "account") -> None:
+    if expected is not None and expected != current:
+        raise Conflict(f"This {record} was changed by someone else; reload it and try again.", "version_conflict")
+
+
+async def update(uow: UnitOfWork, actor: CrmActor, account_id: uuid.UUID, data: dict[str, Any],
+                 expected_version: int | None = None) -> Account:
+    account = await get(uow, actor, account_id, for_update=True)
+    require_edit(actor, account.owner_user_id, account.is_shared)
+    check_version(account.version, expected_version)
+    clean = await _validated(uow, actor, data, partial=True, current=account)
+    before = snapshot(account)
+    for field, value in clean.items():
+        setattr(account, field, value)
+    changes = audit.diff(before, snapshot(account))
+    if changes:
+        account.version += 1
+        account.updated_at = utcnow()
+        await audit.record(uow, audit.Actor(actor.user_id, actor.api_key_id), RECORD, account.id, "update", changes)
+    await uow.flush()
+    return account
+
+
+async def archive(uow: UnitOfWork, actor: CrmActor, account_id: uuid.UUID,
+                  expected_version: int | None = None) -> Account:
+    """Accounts are archived, never deleted: documents and the ledger keep pointing at them."""
+    account = await get(uow, actor, account_id, for_update=True)
+    require_edit(actor, account.owner_user_id, account.is_shared)
+    check_version(account.version, expected_version)
+    if account.archived_at is None:
+        account.archived_at = utcnow()
+        account.version += 1
+        await audit.record(uow, audit.Actor(actor.user_id, actor.api_key_id), RECORD, account.id, "archive")
+        await uow.flush()
+    return account
+
+
+async def count(uow: UnitOfWork) -> int:
+    return int((await uow.session.execute(select(func.count()).select_from(Account))).scalar_one())

@@ -1,0 +1,94 @@
+"""CRM tables (tenant schema). Owners are user ids from ``shared`` stored without a foreign key."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ARRAY, Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, func, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.db.base import TenantBase
+
+ACCOUNT_KINDS = ("person", "organization", "group")
+LIFECYCLE = ("lead", "prospect", "customer", "churned")
+CONTACT_ROLES = ("decision_maker", "payer", "user", "influencer", "other")
+
+
+def _now() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Account(TenantBase):
+    """The client as the business sees it: a person, an organization or a group of them."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16), server_default="organization")
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), server_default="lead")
+    owner_user_id: Mapped[uuid.UUID | None] = mapped_column()
+    is_shared: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    tags: Mapped[list[str]] = mapped_column(ARRAY(String(40)), server_default=text("'{}'::varchar[]"))
+    source_channel: Mapped[str | None] = mapped_column(String(64))
+    website: Mapped[str | None] = mapped_column(String(255))
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[uuid.UUID | None] = mapped_column()
+    created_at: Mapped[datetime] = _now()
+    updated_at: Mapped[datetime] = _now()
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('person', 'organization', 'group')", name="kind"),
+        CheckConstraint("status IN ('lead', 'prospect', 'customer', 'churned')", name="status"),
+        Index("ix_accounts_name_id", "name", "id"),
+        Index("ix_accounts_owner_user_id", "owner_user_id"),
+    )
+
+
+class LegalEntity(TenantBase):
+    """A counterparty documents are issued to: registered name, tax id, address, bank details."""
+
+    __tablename__ = "legal_entities"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="RESTRICT"), index=True)
+    registered_name: Mapped[str] = mapped_column(String(250))
+    tax_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    country: Mapped[str | None] = mapped_column(String(2))
+    address: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    bank: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    created_at: Mapped[datetime] = _now()
+    updated_at: Mapped[datetime] = _now()
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+
+
+class Contact(TenantBase):
+    """A person, usually at an account, with roles and per-channel consent."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"), index=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    job_title: Mapped[str | None] = mapped_column(String(120))
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)  # E.164
+    roles: Mapped[list[str]] = mapped_column(ARRAY(String(20)), server_default=text("'{}'::varchar[]"))
+    email_consent: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    email_consent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    email_consent_source: Mapped[str | None] = mapped_column(String(64))
+    sms_consent: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    sms_consent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sms_consent_source: Mapped[str | None] = mapped_column(String(64))
+    owner_user_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    created_at: Mapped[datetime] = _now()
+    updated_at: Mapped[datetime] = _now()
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
