@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import any_, func, literal, select, tuple_
@@ -133,13 +134,22 @@ async def list_accounts(
         query = query.where(literal(tag.strip().lower()) == any_(Account.tags))
     after = decode_cursor(cursor, 2)
     if after is not None:
+        last = _typed_cursor(after, sort)
         key = tuple_(column, Account.id)
-        query = query.where(key < tuple_(*after) if descending else key > tuple_(*after))
+        query = query.where(key < tuple_(*last) if descending else key > tuple_(*last))
     order = (column.desc(), Account.id.desc()) if descending else (column.asc(), Account.id.asc())
     rows = list((await uow.session.execute(query.order_by(*order).limit(limit + 1))).scalars())
     more, rows = len(rows) > limit, rows[:limit]
     next_cursor = encode_cursor([_sort_value(rows[-1], sort), str(rows[-1].id)]) if more and rows else None
     return PageOf(rows, next_cursor)
+
+
+def _typed_cursor(values: list[Any], sort: str) -> tuple[Any, uuid.UUID]:
+    try:
+        value = str(values[0]) if sort.lstrip("-") == "name" else datetime.fromisoformat(str(values[0]))
+        return value, uuid.UUID(str(values[1]))
+    except ValueError as exc:
+        raise Invalid("Invalid cursor.", [FieldError("cursor", "not a cursor from this list")]) from exc
 
 
 def _sort_value(account: Account, sort: str) -> Any:
