@@ -21,7 +21,7 @@ def test_the_crm_tables_are_part_of_the_tenant_metadata() -> None:
 
 
 @pytest.mark.parametrize("table", TABLES)
-async def test_unscoped_access_fails(table) -> None:
+async def test_unscoped_access_fails(database, table) -> None:
     with pytest.raises(ProgrammingError, match="does not exist"):
         async with shared_scope() as uow:
             await uow.session.execute(text(f'SELECT 1 FROM "{table}"'))
