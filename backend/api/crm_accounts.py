@@ -14,6 +14,7 @@ from litestar.status_codes import HTTP_201_CREATED
 
 from backend.api.context import TenantContext, tenant_ctx
 from backend.api.crm_common import CRM_ROUTE, crm_actor, etag, expected_version, provided
+from backend.api.idempotency import idempotent
 from backend.domains.audit import service as audit
 from backend.domains.crm import accounts
 from backend.domains.crm.models import Account
@@ -104,9 +105,13 @@ class AccountController(Controller):
                                             limit=limit)
         return AccountPage([out(a) for a in page.items], page.next_cursor)
 
-    @post("/", opt=CRM_ROUTE, status_code=HTTP_201_CREATED, summary="Create an account")
-    async def create(self, ctx: NamedDependency[TenantContext], data: JSONBody[AccountIn]) -> Response[AccountOut]:
-        return with_etag(await accounts.create(ctx.uow, crm_actor(ctx), provided(data)), HTTP_201_CREATED)
+    @post("/", opt=CRM_ROUTE, status_code=HTTP_201_CREATED, summary="Create an account (Idempotency-Key supported)")
+    async def create(self, request: Request[Any, Any, Any], ctx: NamedDependency[TenantContext],
+                     data: JSONBody[AccountIn]) -> Response[AccountOut]:
+        async def produce() -> Response[AccountOut]:
+            return with_etag(await accounts.create(ctx.uow, crm_actor(ctx), provided(data)), HTTP_201_CREATED)
+
+        return await idempotent(request, ctx, produce)
 
     @get("/{account_id:uuid}", opt=CRM_ROUTE, summary="One account (ETag carries its version)")
     async def one(self, ctx: NamedDependency[TenantContext], account_id: FromPath[uuid.UUID]) -> Response[AccountOut]:
