@@ -13,7 +13,9 @@ from litestar.openapi.plugins import JsonRenderPlugin
 
 from backend import logs
 from backend.api.auth import AuthController
-from backend.api.crm_accounts import AccountController, AuditController
+from backend.api.crm_accounts import AccountController
+from backend.api.crm_audit import AuditController
+from backend.api.crm_legal_entities import LegalEntityController
 from backend.api.docs import ReferenceRenderPlugin
 from backend.api.health import healthz, readyz
 from backend.api.middleware import add_request_id_header, request_id_middleware
@@ -77,7 +79,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     registry.ttl = settings.registry_cache_ttl_seconds
     app = Litestar(
         route_handlers=[
-            AuthController, TenantAdminController, AccountController, AuditController, healthz, readyz,
+            AuthController, TenantAdminController, AccountController, LegalEntityController, AuditController,
+            healthz, readyz,
             PublicPages, TenantPages, AccountPages, PasswordPages, ApiKeyPages, SettingsPages, static_router(),
         ],
         template_config=template_config(),

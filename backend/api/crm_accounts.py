@@ -1,4 +1,4 @@
-"""/api/v1/t/{slug}/accounts and /audit: thin adapters over the CRM services."""
+"""/api/v1/t/{slug}/accounts: thin adapters over the accounts service."""
 
 from __future__ import annotations
 
@@ -15,10 +15,8 @@ from litestar.status_codes import HTTP_201_CREATED
 from backend.api.context import TenantContext, tenant_ctx
 from backend.api.crm_common import CRM_ROUTE, crm_actor, etag, expected_version, provided
 from backend.api.idempotency import idempotent
-from backend.domains.audit import service as audit
 from backend.domains.crm import accounts
 from backend.domains.crm.models import Account
-from backend.kit.errors import FieldError, Invalid
 
 UNSET = msgspec.UNSET
 Text200 = Annotated[str, msgspec.Meta(max_length=200)]
@@ -57,20 +55,6 @@ class AccountOut(msgspec.Struct):
 
 class AccountPage(msgspec.Struct):
     items: list[AccountOut]
-    next_cursor: str | None
-
-
-class AuditOut(msgspec.Struct):
-    id: int
-    occurred_at: datetime
-    actor_user_id: uuid.UUID | None
-    actor_api_key_id: uuid.UUID | None
-    action: str
-    changes: dict[str, Any]
-
-
-class AuditPage(msgspec.Struct):
-    items: list[AuditOut]
     next_cursor: str | None
 
 
@@ -128,32 +112,3 @@ class AccountController(Controller):
     async def archive(self, request: Request[Any, Any, Any], ctx: NamedDependency[TenantContext],
                       account_id: FromPath[uuid.UUID]) -> Response[AccountOut]:
         return with_etag(await accounts.archive(ctx.uow, crm_actor(ctx), account_id, expected_version(request)))
-
-
-RECORD_READERS = {"account": accounts.get}
-
-
-class AuditController(Controller):
-    path = "/api/v1/t/{tenant_slug:str}/audit"
-    tags = ["audit"]
-    dependencies = {"ctx": Provide(tenant_ctx)}
-
-    @get("/", opt=CRM_ROUTE, summary="A record's change history, newest first (record=account:<id>)")
-    async def history(
-        self, ctx: NamedDependency[TenantContext],
-        record: FromQuery[str] = Parameter(max_length=100),
-        cursor: FromQuery[str | None] = Parameter(default=None, max_length=100),
-        limit: FromQuery[int] = Parameter(default=50, ge=1, le=200),
-    ) -> AuditPage:
-        kind, _, raw_id = record.partition(":")
-        reader = RECORD_READERS.get(kind)
-        try:
-            record_id = uuid.UUID(raw_id)
-        except ValueError:
-            reader = None
-        if reader is None:
-            raise Invalid("Unknown record.", [FieldError("record", "type:id, e.g. account:<uuid>")])
-        await reader(ctx.uow, crm_actor(ctx), record_id)  # the history is as visible as the record (404 else)
-        page = await audit.history(ctx.uow, kind, str(record_id), cursor=cursor, limit=limit)
-        return AuditPage([AuditOut(e.id, e.occurred_at, e.actor_user_id, e.actor_api_key_id, e.action, e.changes)
-                          for e in page.items], page.next_cursor)

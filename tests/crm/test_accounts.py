@@ -215,3 +215,17 @@ async def test_switched_off_crm_answers_404(client, company) -> None:
     await execute(f"UPDATE \"{company.tenant.schema}\".company_settings SET modules = '{{sales}}'")
     response = await client.get(url(company), headers=company.auth)
     assert_problem(response, 404, "module_disabled")
+
+
+async def test_audit_route_serves_legal_entity_history_and_rejects_unknown_records(client, company) -> None:
+    account = await make(client, company, name="Audited Holding")
+    entity = await client.post(f"/api/v1/t/{company.slug}/legal-entities", headers=company.auth,
+                               json={"account_id": account["id"], "registered_name": "Audited Holding LLC"})
+    assert entity.status_code == 201, entity.text
+    history = await client.get(f"/api/v1/t/{company.slug}/audit", headers=company.auth,
+                               params={"record": f"legal_entity:{entity.json()['id']}"})
+    assert [e["action"] for e in history.json()["items"]] == ["create"]
+    for bad in ("spaceship:1", f"account:{account['id']}x", "account"):
+        problem = assert_problem(await client.get(f"/api/v1/t/{company.slug}/audit", headers=company.auth,
+                                                  params={"record": bad}), 422)
+        assert [e["field"] for e in problem["errors"]] == ["record"]
