@@ -15,6 +15,7 @@ from backend import logs
 from backend.api.auth import AuthController
 from backend.api.crm_accounts import AccountController
 from backend.api.crm_audit import AuditController
+from backend.api.crm_contacts import ContactController
 from backend.api.crm_legal_entities import LegalEntityController
 from backend.api.docs import ReferenceRenderPlugin
 from backend.api.health import healthz, readyz
@@ -79,7 +80,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     registry.ttl = settings.registry_cache_ttl_seconds
     app = Litestar(
         route_handlers=[
-            AuthController, TenantAdminController, AccountController, LegalEntityController, AuditController,
+            AuthController, TenantAdminController, AccountController, LegalEntityController, ContactController,
+            AuditController,
             healthz, readyz,
             PublicPages, TenantPages, AccountPages, PasswordPages, ApiKeyPages, SettingsPages, static_router(),
         ],

@@ -13,6 +13,7 @@ from litestar.params import FromQuery, Parameter
 
 from backend.api.context import TenantContext, tenant_ctx
 from backend.api.crm_common import CRM_ROUTE, crm_actor
+from backend.api.crm_contacts import read_contact
 from backend.api.crm_legal_entities import read_legal_entity
 from backend.domains.audit import service as audit
 from backend.domains.crm import accounts
@@ -37,6 +38,7 @@ class AuditPage(msgspec.Struct):
 RECORD_READERS: dict[str, Any] = {
     "account": accounts.get,
     "legal_entity": read_legal_entity,
+    "contact": read_contact,
 }
 
 

@@ -229,3 +229,17 @@ async def test_audit_route_serves_legal_entity_history_and_rejects_unknown_recor
         problem = assert_problem(await client.get(f"/api/v1/t/{company.slug}/audit", headers=company.auth,
                                                   params={"record": bad}), 422)
         assert [e["field"] for e in problem["errors"]] == ["record"]
+
+
+async def test_audit_route_serves_contact_history(client, company) -> None:
+    contact = await client.post(f"/api/v1/t/{company.slug}/contacts", headers=company.auth,
+                                json={"full_name": "Kim Minji", "email": "minji@hanbit.example"})
+    assert contact.status_code == 201, contact.text
+    changed = await client.patch(f"/api/v1/t/{company.slug}/contacts/{contact.json()['id']}", headers=company.auth,
+                                 json={"email_consent": True, "email_consent_source": "trade show"})
+    assert changed.status_code == 200, changed.text
+    history = await client.get(f"/api/v1/t/{company.slug}/audit", headers=company.auth,
+                               params={"record": f"contact:{contact.json()['id']}"})
+    entries = history.json()["items"]
+    assert [e["action"] for e in entries] == ["update", "create"]
+    assert entries[0]["changes"]["email_consent"] == [False, True]
