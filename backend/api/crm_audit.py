@@ -61,7 +61,7 @@ class AuditController(Controller):
         except ValueError:
             reader = None
         if reader is None:
-            raise Invalid("Unknown record.", [FieldError("record", "type:id, e.g. account:<uuid>")])
+            raise Invalid("Unknown record.", [FieldError("record", "type:id, e.g. account:3f2b…")])
         await reader(ctx.uow, crm_actor(ctx), record_id)  # the history is as visible as the record (404 else)
         page = await audit.history(ctx.uow, kind, str(record_id), cursor=cursor, limit=limit)
         return AuditPage([AuditOut(e.id, e.occurred_at, e.actor_user_id, e.actor_api_key_id, e.action, e.changes)
