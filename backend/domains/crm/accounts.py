@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import any_, func, literal, select, tuple_
+from sqlalchemy import any_, func, literal, select
 
+from backend.db.keyset import as_text, as_timestamp, contains_pattern, keyset_page
 from backend.db.uow import UnitOfWork
 from backend.domains.audit import service as audit
 from backend.domains.crm.models import ACCOUNT_KINDS, LIFECYCLE, Account
@@ -15,7 +15,7 @@ from backend.domains.crm.validate import Fields, is_member
 from backend.domains.crm.visibility import CrmActor, can_see, require_create, require_edit, visible_clause
 from backend.kit.clock import utcnow
 from backend.kit.errors import Conflict, FieldError, Invalid, NotFound
-from backend.kit.pagination import PageOf, clamp_limit, decode_cursor, encode_cursor
+from backend.kit.pagination import PageOf, clamp_limit
 
 RECORD = "account"
 EDITABLE = ("name", "kind", "status", "parent_id", "owner_user_id", "is_shared", "tags", "source_channel",
@@ -123,7 +123,7 @@ async def list_accounts(
     if not include_archived:
         query = query.where(Account.archived_at.is_(None))
     if q:
-        query = query.where(Account.name.ilike(f"%{_escape_like(q.strip())}%", escape="\\"))
+        query = query.where(Account.name.ilike(contains_pattern(q.strip()), escape="\\"))
     if status:
         if status not in LIFECYCLE:
             raise Invalid("Unknown status.", [FieldError("status", "one of: " + ", ".join(LIFECYCLE))])
@@ -132,32 +132,12 @@ async def list_accounts(
         query = query.where(Account.owner_user_id == owner_user_id)
     if tag:
         query = query.where(literal(tag.strip().lower()) == any_(Account.tags))
-    after = decode_cursor(cursor, 2)
-    if after is not None:
-        last = _typed_cursor(after, sort)
-        key = tuple_(column, Account.id)
-        query = query.where(key < tuple_(*last) if descending else key > tuple_(*last))
-    order = (column.desc(), Account.id.desc()) if descending else (column.asc(), Account.id.asc())
-    rows = list((await uow.session.execute(query.order_by(*order).limit(limit + 1))).scalars())
-    more, rows = len(rows) > limit, rows[:limit]
-    next_cursor = encode_cursor([_sort_value(rows[-1], sort), str(rows[-1].id)]) if more and rows else None
-    return PageOf(rows, next_cursor)
-
-
-def _typed_cursor(values: list[Any], sort: str) -> tuple[Any, uuid.UUID]:
-    try:
-        value = str(values[0]) if sort.lstrip("-") == "name" else datetime.fromisoformat(str(values[0]))
-        return value, uuid.UUID(str(values[1]))
-    except ValueError as exc:
-        raise Invalid("Invalid cursor.", [FieldError("cursor", "not a cursor from this list")]) from exc
-
-
-def _sort_value(account: Account, sort: str) -> Any:
-    return account.name if sort.lstrip("-") == "name" else account.created_at.isoformat()
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    by_name = sort.lstrip("-") == "name"
+    return await keyset_page(
+        uow.session, query, sort_column=column, id_column=Account.id, descending=descending, cursor=cursor,
+        limit=limit, value_of=(lambda a: a.name) if by_name else (lambda a: a.created_at),
+        parse_value=as_text if by_name else as_timestamp,
+    )
 
 
 def check_version(current: int, expected: int | None, record: str = "account") -> None:

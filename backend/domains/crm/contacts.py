@@ -13,22 +13,23 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import and_, any_, literal, or_, select, tuple_
+from sqlalchemy import and_, any_, literal, or_, select
 
+from backend.db.keyset import as_text, as_timestamp, contains_pattern, keyset_page
 from backend.db.uow import UnitOfWork
 from backend.domains.audit import service as audit
 from backend.domains.crm.accounts import check_version
+from backend.domains.crm.common import DuplicateWarning
 from backend.domains.crm.models import CONTACT_ROLES, Account, Contact
 from backend.domains.crm.validate import Fields, is_member
 from backend.domains.crm.visibility import OWN_ONLY, CrmActor, can_see, require_create, require_edit, visible_clause
 from backend.domains.identity.accounts import normalize_email
 from backend.kit.clock import utcnow
 from backend.kit.errors import FieldError, Invalid, NotFound
-from backend.kit.pagination import PageOf, clamp_limit, decode_cursor, encode_cursor
+from backend.kit.pagination import PageOf, clamp_limit
 
 RECORD = "contact"
 CHANNELS = ("email", "sms")
@@ -42,15 +43,6 @@ INPUT = ("full_name", "job_title", "account_id", "email", "phone", "phone_region
 SORTS = {"name": (Contact.full_name, False), "-name": (Contact.full_name, True),
          "created": (Contact.created_at, False), "-created": (Contact.created_at, True)}
 _ADDRESS = {"email": "email", "sms": "phone"}
-
-
-@dataclass(frozen=True, slots=True)
-class DuplicateWarning:
-    """The contact was created, but looks like one that exists (``existing_id`` is None if hidden from you)."""
-
-    field: str
-    reason: str
-    existing_id: uuid.UUID | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,7 +328,7 @@ async def list_contacts(
     if account_id is not None:
         query = query.where(Contact.account_id == account_id)
     if q and q.strip():
-        like = f"%{_escape_like(q.strip())}%"
+        like = contains_pattern(q.strip())
         query = query.where(or_(Contact.full_name.ilike(like, escape="\\"), Contact.email.ilike(like, escape="\\")))
     if role is not None:
         query = query.where(literal(role) == any_(Contact.roles))
@@ -344,29 +336,9 @@ async def list_contacts(
         query = query.where(Contact.email_consent.is_(email_consent))
     if sms_consent is not None:
         query = query.where(Contact.sms_consent.is_(sms_consent))
-    after = decode_cursor(cursor, 2)
-    if after is not None:
-        last = _typed_cursor(after, sort)
-        key = tuple_(column, Contact.id)
-        query = query.where(key < tuple_(*last) if descending else key > tuple_(*last))
-    order = (column.desc(), Contact.id.desc()) if descending else (column.asc(), Contact.id.asc())
-    rows = list((await uow.session.execute(query.order_by(*order).limit(limit + 1))).scalars())
-    more, rows = len(rows) > limit, rows[:limit]
-    next_cursor = encode_cursor([_sort_value(rows[-1], sort), str(rows[-1].id)]) if more and rows else None
-    return PageOf(rows, next_cursor)
-
-
-def _typed_cursor(values: list[Any], sort: str) -> tuple[Any, uuid.UUID]:
-    try:
-        value = str(values[0]) if sort.lstrip("-") == "name" else datetime.fromisoformat(str(values[0]))
-        return value, uuid.UUID(str(values[1]))
-    except ValueError as exc:
-        raise Invalid("Invalid cursor.", [FieldError("cursor", "not a cursor from this list")]) from exc
-
-
-def _sort_value(contact: Contact, sort: str) -> Any:
-    return contact.full_name if sort.lstrip("-") == "name" else contact.created_at.isoformat()
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    by_name = sort.lstrip("-") == "name"
+    return await keyset_page(
+        uow.session, query, sort_column=column, id_column=Contact.id, descending=descending, cursor=cursor,
+        limit=limit, value_of=(lambda c: c.full_name) if by_name else (lambda c: c.created_at),
+        parse_value=as_text if by_name else as_timestamp,
+    )

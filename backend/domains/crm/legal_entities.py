@@ -13,17 +13,19 @@ from functools import lru_cache
 from typing import Any
 
 from babel import Locale
-from sqlalchemy import func, literal, or_, select, tuple_
+from sqlalchemy import func, literal, or_, select
 
+from backend.db.keyset import contains_pattern, keyset_page
 from backend.db.uow import UnitOfWork
 from backend.domains.audit import service as audit
 from backend.domains.crm import accounts
+from backend.domains.crm.common import DuplicateWarning
 from backend.domains.crm.models import Account, LegalEntity
 from backend.domains.crm.validate import Fields
 from backend.domains.crm.visibility import CrmActor, can_see, require_create, require_edit, visible_clause
 from backend.kit.clock import utcnow
 from backend.kit.errors import FieldError, Invalid, NotFound
-from backend.kit.pagination import PageOf, clamp_limit, decode_cursor, encode_cursor
+from backend.kit.pagination import PageOf, clamp_limit
 
 RECORD = "legal_entity"
 EDITABLE = ("account_id", "registered_name", "tax_id", "country", "address", "bank")
@@ -35,15 +37,6 @@ _IBAN = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$")
 _BIC = re.compile(r"^[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}(?:[A-Z0-9]{3})?$")
 # CLDR territories that are not countries (continents are numeric and never match two letters).
 _NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB"})
-
-
-@dataclass(frozen=True, slots=True)
-class DuplicateWarning:
-    """The entity was created, but looks like one that exists (``existing_id`` is None if hidden from you)."""
-
-    field: str
-    reason: str
-    existing_id: uuid.UUID | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,26 +215,14 @@ async def list_entities(
     if account_id is not None:
         query = query.where(LegalEntity.account_id == account_id)
     if q and q.strip():
-        name_like = f"%{_escape_like(q.strip())}%"
-        tax_like = "%" + _escape_like(re.sub(r"\s", "", q)) + "%"
+        name_like = contains_pattern(q.strip())
+        tax_like = contains_pattern(re.sub(r"\s", "", q))
         query = query.where(or_(LegalEntity.registered_name.ilike(name_like, escape="\\"),
                                 LegalEntity.tax_id.ilike(tax_like, escape="\\")))
-    after = decode_cursor(cursor, 2)
-    if after is not None:
-        try:
-            last = (str(after[0]), uuid.UUID(str(after[1])))
-        except ValueError as exc:
-            raise Invalid("Invalid cursor.", [FieldError("cursor", "not a cursor from this list")]) from exc
-        query = query.where(tuple_(LegalEntity.registered_name, LegalEntity.id) > tuple_(*last))
-    query = query.order_by(LegalEntity.registered_name, LegalEntity.id).limit(limit + 1)
-    rows = list((await uow.session.execute(query)).scalars())
-    more, rows = len(rows) > limit, rows[:limit]
-    next_cursor = encode_cursor([rows[-1].registered_name, str(rows[-1].id)]) if more and rows else None
-    return PageOf(rows, next_cursor)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return await keyset_page(
+        uow.session, query, sort_column=LegalEntity.registered_name, id_column=LegalEntity.id, descending=False,
+        cursor=cursor, limit=limit, value_of=lambda e: e.registered_name,
+    )
 
 
 async def update(uow: UnitOfWork, actor: CrmActor, entity_id: uuid.UUID, data: dict[str, Any],
