@@ -17,6 +17,11 @@ LIFECYCLE = ("lead", "prospect", "customer", "churned")
 CONTACT_ROLES = ("decision_maker", "payer", "user", "influencer", "other")
 
 
+def _trigram(name: str, column: str) -> Index:
+    """A GIN trigram index (typo-tolerant search); the operator class lives in schema ``ext``."""
+    return Index(name, column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"})
+
+
 def _now() -> Mapped[datetime]:
     return mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -48,6 +53,7 @@ class Account(TenantBase):
         CheckConstraint("status IN ('lead', 'prospect', 'customer', 'churned')", name="status"),
         Index("ix_accounts_name_id", "name", "id"),
         Index("ix_accounts_owner_user_id", "owner_user_id"),
+        _trigram("ix_accounts_name_trgm", "name"),
     )
 
 
@@ -67,6 +73,11 @@ class LegalEntity(TenantBase):
     updated_at: Mapped[datetime] = _now()
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, server_default="1")
+
+    __table_args__ = (
+        _trigram("ix_legal_entities_registered_name_trgm", "registered_name"),
+        _trigram("ix_legal_entities_tax_id_trgm", "tax_id"),
+    )
 
 
 class Contact(TenantBase):
@@ -92,3 +103,8 @@ class Contact(TenantBase):
     updated_at: Mapped[datetime] = _now()
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, server_default="1")
+
+    __table_args__ = (
+        _trigram("ix_contacts_full_name_trgm", "full_name"),
+        _trigram("ix_contacts_email_trgm", "email"),
+    )
