@@ -17,6 +17,7 @@ from backend.api.crm_accounts import AccountController
 from backend.api.crm_audit import AuditController
 from backend.api.crm_contacts import ContactController
 from backend.api.crm_legal_entities import LegalEntityController
+from backend.api.crm_search import SearchController
 from backend.api.docs import ReferenceRenderPlugin
 from backend.api.health import healthz, readyz
 from backend.api.middleware import add_request_id_header, request_id_middleware
@@ -81,7 +82,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app = Litestar(
         route_handlers=[
             AuthController, TenantAdminController, AccountController, LegalEntityController, ContactController,
-            AuditController,
+            AuditController, SearchController,
             healthz, readyz,
             PublicPages, TenantPages, AccountPages, PasswordPages, ApiKeyPages, SettingsPages, static_router(),
         ],

@@ -188,7 +188,7 @@ async def _check_relations(uow: UnitOfWork, actor: CrmActor, clean: dict[str, An
 
 # --- visibility --------------------------------------------------------------------------------------------------
 
-def _visible(actor: CrmActor) -> Any:
+def visible(actor: CrmActor) -> Any:
     """WHERE clause over ``contacts LEFT JOIN accounts``: own/unowned contacts, or contacts of visible accounts."""
     by_owner = visible_clause(actor, Contact.owner_user_id)
     if by_owner is None:
@@ -320,7 +320,7 @@ async def list_contacts(
         raise Invalid("Unknown role.", [FieldError("role", "one of: " + ", ".join(CONTACT_ROLES))])
     column, descending = SORTS[sort]
     query = select(Contact).outerjoin(Account, Account.id == Contact.account_id)
-    limit_to = _visible(actor)
+    limit_to = visible(actor)
     if limit_to is not None:
         query = query.where(limit_to)
     if not include_archived:
