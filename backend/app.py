@@ -31,6 +31,7 @@ from backend.kit.ratelimit import Limiter, LoginThrottle
 from backend.queue import arq_sender, connect
 from tenants.registry import registry
 from web.pages.account import AccountPages
+from web.pages.crm_accounts import AccountPages as CrmAccountPages
 from web.pages.keys import ApiKeyPages
 from web.pages.password import PasswordPages
 from web.pages.public import PublicPages
@@ -84,7 +85,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             AuthController, TenantAdminController, AccountController, LegalEntityController, ContactController,
             AuditController, SearchController,
             healthz, readyz,
-            PublicPages, TenantPages, AccountPages, PasswordPages, ApiKeyPages, SettingsPages, static_router(),
+            PublicPages, TenantPages, AccountPages, PasswordPages, ApiKeyPages, SettingsPages, CrmAccountPages,
+            static_router(),
         ],
         template_config=template_config(),
         csrf_config=CSRFConfig(

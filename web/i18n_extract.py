@@ -173,7 +173,7 @@ def registry_messages() -> Iterator[tuple[str, Location, str]]:
     from backend.kit.modules import MODULES
     from backend.kit.ratelimit import Limiter
     from web import errors as web_errors
-    from web.templating import ROLE_LABELS
+    from web.templating import ROLE_LABELS, VALUE_LABELS
 
     locate = _Locator()
 
@@ -201,6 +201,8 @@ def registry_messages() -> Iterator[tuple[str, Location, str]]:
         yield entry("backend.domains.billing.plans", plan.summary, f"Plan summary ({plan.code})")
     for role, label in ROLE_LABELS.items():
         yield entry("web.templating", label, f"Role label ({role.value})")
+    for code, text in VALUE_LABELS.items():
+        yield entry("web.templating", text, f"Label of the stored value {code!r}")
     for name, cls in vars(domain_errors).items():
         if isinstance(cls, type) and issubclass(cls, domain_errors.DomainError):
             detail = inspect.signature(cls.__init__).parameters.get("detail")

@@ -22,6 +22,19 @@ ROLE_LABELS = {
 }
 
 
+# Stored codes shown to people (statuses, kinds, audit actions): translated with the `label` filter.
+VALUE_LABELS = {
+    "lead": "Lead", "prospect": "Prospect", "customer": "Customer", "churned": "Churned",
+    "person": "Person", "organization": "Organization", "group": "Group",
+    "create": "Created", "update": "Changed", "archive": "Archived", "restore": "Restored", "delete": "Deleted",
+}
+
+
+def label(value: object) -> str:
+    text = str(value)
+    return i18n.gettext(VALUE_LABELS.get(text, text))
+
+
 def _configure(engine: JinjaTemplateEngine) -> None:
     env = engine.engine
     env.autoescape = True
@@ -29,6 +42,7 @@ def _configure(engine: JinjaTemplateEngine) -> None:
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(
         datetime=i18n.format_datetime, date=i18n.format_date, number=i18n.format_number, money=i18n.format_money,
+        label=label,
     )
     env.globals.update(ROLE_LABELS=ROLE_LABELS, ROLES=[r.value for r in Role])
 

@@ -1,0 +1,84 @@
+"""CRM pages: accounts list (live search, filters, pages), new account, account card."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Controller, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, Parameter, URLEncodedBody
+from litestar.response import Redirect, Template
+
+from backend.domains.audit import service as audit
+from backend.domains.crm import accounts, contacts, legal_entities
+from backend.domains.crm.models import ACCOUNT_KINDS, LIFECYCLE
+from backend.domains.crm.visibility import CrmActor
+from backend.domains.identity.roles import EVERYONE
+from backend.kit.errors import DomainError
+from backend.kit.modules import NavItem, add_nav
+from web import i18n
+from web.context import MODULE_OPT, ROLES_OPT, Page, tenant_page
+from web.render import attempt, field_errors, redirect, render
+
+Form = URLEncodedBody[dict[str, str]]
+CRM_PAGE = {ROLES_OPT: EVERYONE, MODULE_OPT: "crm"}
+add_nav("crm", NavItem("Accounts", "accounts"))
+
+
+def _actor(pg: Page) -> CrmActor:
+    assert pg.role is not None
+    return CrmActor(role=pg.role, user_id=pg.user.id if pg.user else None)
+
+
+class AccountPages(Controller):
+    path = "/t/{tenant_slug:str}/accounts"
+    dependencies = {"pg": Provide(tenant_page)}
+    include_in_schema = False
+
+    @get("/", opt=CRM_PAGE)
+    async def index(
+        self, pg: NamedDependency[Page],
+        q: FromQuery[str] = Parameter(default="", max_length=200),
+        status: FromQuery[str] = "",
+        sort: FromQuery[str] = "name",
+        cursor: FromQuery[str | None] = Parameter(default=None, max_length=500),
+    ) -> Template:
+        error = None
+        try:
+            page = await accounts.list_accounts(pg.uow, _actor(pg), q=q or None, status=status or None,
+                                                sort=sort, cursor=cursor, limit=50)
+        except DomainError as exc:  # a stale cursor or a hand-edited URL: show the first page with a note
+            error = i18n.gettext(exc.detail)
+            page = await accounts.list_accounts(pg.uow, _actor(pg), limit=50)
+        template = "crm/_account_rows.html" if pg.request.headers.get("hx-request") else "crm/accounts.html"
+        return render(pg, template, rows=page.items, next_cursor=page.next_cursor, q=q, status_filter=status, sort=sort,
+                      statuses=LIFECYCLE, error=error, may_write=_actor(pg).may_write)
+
+    @get("/new", opt=CRM_PAGE)
+    async def new(self, pg: NamedDependency[Page]) -> Template:
+        return render(pg, "crm/account_form.html", values={"kind": "organization", "status": "lead"}, errors={},
+                      kinds=ACCOUNT_KINDS, statuses=LIFECYCLE)
+
+    @post("/new", opt=CRM_PAGE)
+    async def create(self, pg: NamedDependency[Page], data: Form) -> Template | Redirect:
+        values = {k: str(v) for k, v in data.items() if k != "_csrf_token"}
+        body: dict[str, Any] = {k: values.get(k, "") for k in ("name", "kind", "status", "source_channel", "website")}
+        body["tags"] = [t for t in values.get("tags", "").split(",") if t.strip()]
+        body["is_shared"] = values.get("is_shared") == "on"
+        created, error = await attempt(pg, lambda: accounts.create(pg.uow, _actor(pg), body))
+        if error is not None or created is None:
+            assert error is not None
+            return render(pg, "crm/account_form.html", status=error.status, values=values,
+                          errors=field_errors(error), kinds=ACCOUNT_KINDS, statuses=LIFECYCLE)
+        return redirect(f"{pg.base}/accounts/{created.id}", i18n.gettext("Account created."))
+
+    @get("/{account_id:uuid}", opt=CRM_PAGE)
+    async def card(self, pg: NamedDependency[Page], account_id: FromPath[uuid.UUID]) -> Template:
+        actor = _actor(pg)
+        account = await accounts.get(pg.uow, actor, account_id)
+        entities = await legal_entities.list_entities(pg.uow, actor, account_id=account.id, limit=50)
+        people = await contacts.list_contacts(pg.uow, actor, account_id=account.id, limit=50)
+        history = await audit.history(pg.uow, "account", str(account.id), limit=20)
+        return render(pg, "crm/account_card.html", account=account, entities=entities.items,
+                      people=people.items, history=history.items)
