@@ -16,6 +16,7 @@ from backend.api.auth import AuthController
 from backend.api.crm_accounts import AccountController
 from backend.api.crm_audit import AuditController
 from backend.api.crm_contacts import ContactController
+from backend.api.crm_deals import DealController, PipelineController
 from backend.api.crm_legal_entities import LegalEntityController
 from backend.api.crm_search import SearchController
 from backend.api.docs import ReferenceRenderPlugin
@@ -83,7 +84,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app = Litestar(
         route_handlers=[
             AuthController, TenantAdminController, AccountController, LegalEntityController, ContactController,
-            AuditController, SearchController,
+            PipelineController, DealController, AuditController, SearchController,
             healthz, readyz,
             PublicPages, TenantPages, AccountPages, PasswordPages, ApiKeyPages, SettingsPages, CrmAccountPages,
             static_router(),

@@ -14,6 +14,7 @@ from litestar.params import FromQuery, Parameter
 from backend.api.context import TenantContext, tenant_ctx
 from backend.api.crm_common import CRM_ROUTE, crm_actor
 from backend.api.crm_contacts import read_contact
+from backend.api.crm_deals import read_deal
 from backend.api.crm_legal_entities import read_legal_entity
 from backend.domains.audit import service as audit
 from backend.domains.crm import accounts
@@ -39,6 +40,7 @@ RECORD_READERS: dict[str, Any] = {
     "account": accounts.get,
     "legal_entity": read_legal_entity,
     "contact": read_contact,
+    "deal": read_deal,
 }
 
 

@@ -1,0 +1,326 @@
+"""Deals: create, read, list (filters, keyset pages), update with optimistic locking, archive, and the sales
+flow: move between stages (the target stage's required fields must be filled), win, lose (a reason is required),
+reopen by moving a closed deal back to an open stage. Every move writes a stage history row and an audit row.
+
+Visibility: a deal follows crm/visibility on its own owner; reps also see (and work) deals on shared accounts.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+
+from backend.db.keyset import as_text, as_timestamp, keyset_page
+from backend.db.uow import UnitOfWork
+from backend.domains.audit import service as audit
+from backend.domains.crm import pipelines
+from backend.domains.crm.deals_models import Deal, DealStageMove, Pipeline, PipelineStage
+from backend.domains.crm.models import Account
+from backend.domains.crm.validate import Fields, is_member
+from backend.domains.crm.visibility import OWN_ONLY, CrmActor, can_see, require_create, visible_clause
+from backend.kit.clock import utcnow
+from backend.kit.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
+from backend.kit.pagination import PageOf, clamp_limit
+
+RECORD = "deal"
+EDITABLE = ("title", "account_id", "amount", "currency", "probability", "expected_close_date", "owner_user_id",
+            "next_action", "next_action_due", "source_channel")
+CREATE_ONLY = ("pipeline_id", "stage_id")
+AUDITED = (*EDITABLE, "pipeline_id", "stage_id", "won_at", "lost_at", "lost_reason")
+STATUSES = ("open", "won", "lost")
+SORTS = {"title": (Deal.title, False), "-title": (Deal.title, True),
+         "created": (Deal.created_at, False), "-created": (Deal.created_at, True)}
+MAX_AMOUNT = Decimal("9999999999999999.99")
+
+
+def snapshot(deal: Deal) -> dict[str, Any]:
+    return {field: getattr(deal, field) for field in AUDITED}
+
+
+def _date(check: Fields, data: dict[str, Any], field: str) -> date | None:
+    raw = data.get(field)
+    if raw in (None, ""):
+        return None
+    if isinstance(raw, date):
+        return raw
+    try:
+        return date.fromisoformat(str(raw))
+    except ValueError:
+        check.fail(field, "a date such as 2026-12-31")
+        return None
+
+
+def _validated(data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
+    allowed = EDITABLE if partial else EDITABLE + CREATE_ONLY
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise Invalid("Unknown fields.", [FieldError(f, "not a field you can change here") for f in unknown])
+    check = Fields()
+    clean: dict[str, Any] = {}
+    if not partial or "title" in data:
+        clean["title"] = check.text(data, "title", required=True)
+    if not partial or "account_id" in data:
+        clean["account_id"] = check.uuid(data, "account_id")
+        if clean["account_id"] is None and not any(e.field == "account_id" for e in check.errors):
+            check.fail("account_id", "required")
+    if "amount" in data:
+        clean["amount"] = pipelines.decimal_value(check, data, "amount", low=Decimal(0), high=MAX_AMOUNT)
+    if "probability" in data:
+        clean["probability"] = pipelines.decimal_value(check, data, "probability", low=Decimal(0), high=Decimal(100))
+    if "currency" in data:
+        currency = check.text(data, "currency", max_len=3)
+        if currency is not None and not (len(currency) == 3 and currency.isascii() and currency.isalpha()):
+            check.fail("currency", "a three-letter currency code")
+        clean["currency"] = currency.upper() if currency else None
+    for field in ("expected_close_date", "next_action_due"):
+        if field in data:
+            clean[field] = _date(check, data, field)
+    for field, size in (("next_action", 200), ("source_channel", 64)):
+        if field in data:
+            clean[field] = check.text(data, field, max_len=size)
+    for field in ("owner_user_id", "pipeline_id", "stage_id"):
+        if field in data:
+            clean[field] = check.uuid(data, field)
+    check.done()
+    return clean
+
+
+async def _check_relations(uow: UnitOfWork, actor: CrmActor, clean: dict[str, Any]) -> None:
+    check = Fields()
+    if "owner_user_id" in clean and clean["owner_user_id"] is not None:
+        owner = clean["owner_user_id"]
+        if not actor.edits_all and owner != actor.user_id:
+            check.fail("owner_user_id", "reps can only assign records to themselves")
+        elif not await is_member(uow, owner):
+            check.fail("owner_user_id", "not a member of this company")
+    if clean.get("account_id") is not None:
+        account = await uow.session.get(Account, clean["account_id"])
+        if account is None or not can_see(actor, account.owner_user_id, account.is_shared):
+            check.fail("account_id", "no such account")
+        elif account.archived_at is not None:
+            check.fail("account_id", "the account is archived")
+    check.done()
+
+
+# --- visibility --------------------------------------------------------------------------------------------------
+
+def _visible(actor: CrmActor) -> Any:
+    """WHERE clause over ``deals JOIN accounts``: deals by owner rule, or deals on shared accounts."""
+    by_owner = visible_clause(actor, Deal.owner_user_id)
+    return None if by_owner is None else or_(by_owner, Account.is_shared.is_(True))
+
+
+def _sees(actor: CrmActor, deal: Deal, account: Account) -> bool:
+    return can_see(actor, deal.owner_user_id) or account.is_shared
+
+
+def _require_edit(actor: CrmActor, deal: Deal, account: Account) -> None:
+    if actor.edits_all or (actor.role in OWN_ONLY and _sees(actor, deal, account)):
+        return
+    raise Forbidden("Your role cannot change this record.", "crm_read_only")
+
+
+async def _load(uow: UnitOfWork, actor: CrmActor, deal_id: uuid.UUID, *, for_update: bool = False) -> Deal:
+    query = select(Deal, Account).join(Account, Account.id == Deal.account_id).where(Deal.id == deal_id)
+    if for_update:
+        query = query.with_for_update(of=Deal)
+    found = (await uow.session.execute(query)).one_or_none()
+    if found is None or not _sees(actor, found[0], found[1]):
+        raise NotFound("No such deal.", "deal_not_found")
+    if for_update:
+        _require_edit(actor, found[0], found[1])
+    return found[0]
+
+
+async def get(uow: UnitOfWork, actor: CrmActor, deal_id: uuid.UUID) -> Deal:
+    """One deal, if visible to ``actor`` (404 otherwise)."""
+    return await _load(uow, actor, deal_id)
+
+
+def _check_version(deal: Deal, expected: int | None) -> None:
+    if expected is not None and expected != deal.version:
+        raise Conflict("This deal was changed by someone else; reload it and try again.", "version_conflict")
+
+
+# --- stages ------------------------------------------------------------------------------------------------------
+
+async def _stage(uow: UnitOfWork, pipeline_id: uuid.UUID, stage_id: uuid.UUID | None, kind: str | None = None,
+                 field: str = "stage_id") -> PipelineStage:
+    query = select(PipelineStage).where(PipelineStage.pipeline_id == pipeline_id)
+    if stage_id is not None:
+        query = query.where(PipelineStage.id == stage_id)
+    if kind is not None:
+        query = query.where(PipelineStage.kind == kind)
+    stage = (await uow.session.execute(query.order_by(PipelineStage.position).limit(1))).scalar_one_or_none()
+    if stage is None:
+        raise Invalid("Please correct the highlighted fields.", [FieldError(field, "no such stage in this pipeline")])
+    return stage
+
+
+def _require_fields(deal: Deal, stage: PipelineStage) -> None:
+    missing = [f for f in stage.required_fields if getattr(deal, f) in (None, "")]
+    if missing:
+        raise Invalid("This stage needs more details on the deal.",
+                      [FieldError(f, "required by this stage") for f in missing], "stage_requirements")
+
+
+def _enter(deal: Deal, stage: PipelineStage, reason: str | None) -> None:
+    deal.stage_id, deal.probability = stage.id, stage.probability
+    deal.won_at = utcnow() if stage.kind == "won" else None
+    deal.lost_at = utcnow() if stage.kind == "lost" else None
+    deal.lost_reason = reason if stage.kind == "lost" else None
+
+
+async def _move(uow: UnitOfWork, actor: CrmActor, deal: Deal, stage: PipelineStage, action: str,
+                reason: str | None = None) -> Deal:
+    if stage.id == deal.stage_id:
+        return deal
+    _require_fields(deal, stage)
+    before, from_stage = snapshot(deal), deal.stage_id
+    _enter(deal, stage, reason)
+    deal.version += 1
+    deal.updated_at = utcnow()
+    uow.session.add(DealStageMove(deal_id=deal.id, from_stage_id=from_stage, to_stage_id=stage.id,
+                                  moved_by_user_id=actor.user_id, moved_by_api_key_id=actor.api_key_id))
+    await audit.record(uow, audit.Actor(actor.user_id, actor.api_key_id), RECORD, deal.id, action,
+                       audit.diff(before, snapshot(deal)))
+    await uow.flush()
+    return deal
+
+
+async def move_stage(uow: UnitOfWork, actor: CrmActor, deal_id: uuid.UUID, stage_id: uuid.UUID,
+                     expected_version: int | None = None) -> Deal:
+    """Move to a stage of the deal's pipeline; a closed deal moved to an open stage is reopened."""
+    deal = await _load(uow, actor, deal_id, for_update=True)
+    _check_version(deal, expected_version)
+    stage = await _stage(uow, deal.pipeline_id, stage_id)
+    if stage.kind == "lost":
+        raise Invalid("Please correct the highlighted fields.",
+                      [FieldError("stage_id", "use lose to mark a deal as lost, with a reason")])
+    action = "reopen" if deal.won_at or deal.lost_at else ("win" if stage.kind == "won" else "move")
+    return await _move(uow, actor, deal, stage, action)
+
+
+async def win(uow: UnitOfWork, actor: CrmActor, deal_id: uuid.UUID, expected_version: int | None = None) -> Deal:
+    deal = await _load(uow, actor, deal_id, for_update=True)
+    _check_version(deal, expected_version)
+    return await _move(uow, actor, deal, await _stage(uow, deal.pipeline_id, None, "won"), "win")
+
+
+async def lose(uow: UnitOfWork, actor: CrmActor, deal_id: uuid.UUID, reason: Any,
+               expected_version: int | None = None) -> Deal:
+    check = Fields()
+    text = check.text({"reason": reason}, "reason", required=True, max_len=2000, multiline=True)
+    check.done("A reason is required to mark a deal as lost.")
+    deal = await _load(uow, actor, deal_id, for_update=True)
+    _check_version(deal, expected_version)
+    return await _move(uow, actor, deal, await _stage(uow, deal.pipeline_id, None, "lost"), "lose", text)
+
+
+async def history(uow: UnitOfWork, actor: CrmActor, deal_id: uuid.UUID) -> list[DealStageMove]:
+    """Stage moves, oldest first (the first row is the stage the deal was created in)."""
+    deal = await _load(uow, actor, deal_id)
+    query = select(DealStageMove).where(DealStageMove.deal_id == deal.id).order_by(DealStageMove.id).limit(1000)
+    return list((await uow.session.execute(query)).scalars())
+
+
+# --- writes ------------------------------------------------------------------------------------------------------
+
+async def create(uow: UnitOfWork, actor: CrmActor, data: dict[str, Any]) -> Deal:
+    require_create(actor)
+    clean = _validated(data, partial=False)
+    if "owner_user_id" not in clean:
+        clean["owner_user_id"] = actor.user_id
+    await _check_relations(uow, actor, clean)
+    pipeline_id = clean.pop("pipeline_id", None)
+    if pipeline_id is None:
+        pipeline_id = (await pipelines.ensure_default(uow)).id
+    pipeline = await uow.session.get(Pipeline, pipeline_id)
+    if pipeline is None or pipeline.archived_at is not None:
+        raise Invalid("Please correct the highlighted fields.", [FieldError("pipeline_id", "no such pipeline")])
+    stage = await _stage(uow, pipeline.id, clean.pop("stage_id", None), "open")
+    probability = clean.pop("probability", None)
+    deal = Deal(id=uuid.uuid4(), pipeline_id=pipeline.id, created_by=actor.user_id, version=1, **clean)
+    _enter(deal, stage, None)
+    if probability is not None:
+        deal.probability = probability
+    _require_fields(deal, stage)
+    uow.session.add(deal)
+    await uow.flush()
+    uow.session.add(DealStageMove(deal_id=deal.id, from_stage_id=None, to_stage_id=stage.id,
+                                  moved_by_user_id=actor.user_id, moved_by_api_key_id=actor.api_key_id))
+    await uow.flush()
+    await uow.session.refresh(deal)
+    await audit.record(uow, audit.Actor(actor.user_id, actor.api_key_id), RECORD, deal.id, "create",
+                       audit.diff({}, snapshot(deal)))
+    return deal
+
+
+async def update(uow: UnitOfWork, actor: CrmActor, deal_id: uuid.UUID, data: dict[str, Any],
+                 expected_version: int | None = None) -> Deal:
+    deal = await _load(uow, actor, deal_id, for_update=True)
+    _check_version(deal, expected_version)
+    clean = _validated(data, partial=True)
+    await _check_relations(uow, actor, clean)
+    before = snapshot(deal)
+    for field, value in clean.items():
+        setattr(deal, field, value)
+    if deal.probability is None:
+        deal.probability = (await _stage(uow, deal.pipeline_id, deal.stage_id)).probability
+    changes = audit.diff(before, snapshot(deal))
+    if changes:
+        deal.version += 1
+        deal.updated_at = utcnow()
+        await audit.record(uow, audit.Actor(actor.user_id, actor.api_key_id), RECORD, deal.id, "update", changes)
+    await uow.flush()
+    return deal
+
+
+async def archive(uow: UnitOfWork, actor: CrmActor, deal_id: uuid.UUID, expected_version: int | None = None) -> Deal:
+    deal = await _load(uow, actor, deal_id, for_update=True)
+    _check_version(deal, expected_version)
+    if deal.archived_at is None:
+        deal.archived_at = utcnow()
+        deal.version += 1
+        await audit.record(uow, audit.Actor(actor.user_id, actor.api_key_id), RECORD, deal.id, "archive")
+        await uow.flush()
+    return deal
+
+
+async def list_deals(
+    uow: UnitOfWork, actor: CrmActor, *, pipeline_id: uuid.UUID | None = None, stage_id: uuid.UUID | None = None,
+    account_id: uuid.UUID | None = None, owner_user_id: uuid.UUID | None = None, status: str | None = None,
+    include_archived: bool = False, sort: str = "-created", cursor: str | None = None, limit: int = 50,
+) -> PageOf[Deal]:
+    limit = clamp_limit(limit)
+    if sort not in SORTS:
+        raise Invalid("Unknown sort.", [FieldError("sort", "one of: title, -title, created, -created")])
+    if status is not None and status not in STATUSES:
+        raise Invalid("Unknown status.", [FieldError("status", "one of: open, won, lost")])
+    column, descending = SORTS[sort]
+    query = select(Deal).join(Account, Account.id == Deal.account_id)
+    limit_to = _visible(actor)
+    if limit_to is not None:
+        query = query.where(limit_to)
+    if not include_archived:
+        query = query.where(Deal.archived_at.is_(None))
+    for col, value in ((Deal.pipeline_id, pipeline_id), (Deal.stage_id, stage_id), (Deal.account_id, account_id),
+                       (Deal.owner_user_id, owner_user_id)):
+        if value is not None:
+            query = query.where(col == value)
+    if status == "open":
+        query = query.where(and_(Deal.won_at.is_(None), Deal.lost_at.is_(None)))
+    elif status == "won":
+        query = query.where(Deal.won_at.is_not(None))
+    elif status == "lost":
+        query = query.where(Deal.lost_at.is_not(None))
+    by_title = sort.lstrip("-") == "title"
+    return await keyset_page(
+        uow.session, query, sort_column=column, id_column=Deal.id, descending=descending, cursor=cursor,
+        limit=limit, value_of=(lambda d: d.title) if by_title else (lambda d: d.created_at),
+        parse_value=as_text if by_title else as_timestamp,
+    )
