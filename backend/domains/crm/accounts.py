@@ -10,6 +10,7 @@ from sqlalchemy import any_, func, literal, select
 from backend.db.keyset import as_text, as_timestamp, contains_pattern, keyset_page
 from backend.db.uow import UnitOfWork
 from backend.domains.audit import service as audit
+from backend.domains.crm.common import mark_archived
 from backend.domains.crm.models import ACCOUNT_KINDS, LIFECYCLE, Account
 from backend.domains.crm.validate import Fields, is_member
 from backend.domains.crm.visibility import CrmActor, can_see, require_create, require_edit, visible_clause
@@ -169,11 +170,7 @@ async def archive(uow: UnitOfWork, actor: CrmActor, account_id: uuid.UUID,
     account = await get(uow, actor, account_id, for_update=True)
     require_edit(actor, account.owner_user_id, account.is_shared)
     check_version(account.version, expected_version)
-    if account.archived_at is None:
-        account.archived_at = utcnow()
-        account.version += 1
-        await audit.record(uow, audit.Actor(actor.user_id, actor.api_key_id), RECORD, account.id, "archive")
-        await uow.flush()
+    await mark_archived(uow, actor, account, RECORD)
     return account
 
 

@@ -22,7 +22,7 @@ from backend.db.keyset import as_text, as_timestamp, contains_pattern, keyset_pa
 from backend.db.uow import UnitOfWork
 from backend.domains.audit import service as audit
 from backend.domains.crm.accounts import check_version
-from backend.domains.crm.common import DuplicateWarning
+from backend.domains.crm.common import DuplicateWarning, mark_archived
 from backend.domains.crm.models import CONTACT_ROLES, Account, Contact
 from backend.domains.crm.validate import Fields, is_member
 from backend.domains.crm.visibility import OWN_ONLY, CrmActor, can_see, require_create, require_edit, visible_clause
@@ -298,11 +298,7 @@ async def archive(uow: UnitOfWork, actor: CrmActor, contact_id: uuid.UUID,
     contact, account = await _get_with_account(uow, actor, contact_id, for_update=True)
     _require_edit(actor, contact, account)
     check_version(contact.version, expected_version, "contact")
-    if contact.archived_at is None:
-        contact.archived_at = utcnow()
-        contact.version += 1
-        await audit.record(uow, audit.Actor(actor.user_id, actor.api_key_id), RECORD, contact.id, "archive")
-        await uow.flush()
+    await mark_archived(uow, actor, contact, RECORD)
     return contact
 
 

@@ -18,6 +18,7 @@ from backend.db.keyset import as_text, as_timestamp, keyset_page
 from backend.db.uow import UnitOfWork
 from backend.domains.audit import service as audit
 from backend.domains.crm import pipelines
+from backend.domains.crm.common import mark_archived
 from backend.domains.crm.deals_models import Deal, DealStageMove, Pipeline, PipelineStage
 from backend.domains.crm.models import Account
 from backend.domains.crm.validate import Fields, is_member
@@ -283,11 +284,7 @@ async def update(uow: UnitOfWork, actor: CrmActor, deal_id: uuid.UUID, data: dic
 async def archive(uow: UnitOfWork, actor: CrmActor, deal_id: uuid.UUID, expected_version: int | None = None) -> Deal:
     deal = await _load(uow, actor, deal_id, for_update=True)
     _check_version(deal, expected_version)
-    if deal.archived_at is None:
-        deal.archived_at = utcnow()
-        deal.version += 1
-        await audit.record(uow, audit.Actor(actor.user_id, actor.api_key_id), RECORD, deal.id, "archive")
-        await uow.flush()
+    await mark_archived(uow, actor, deal, RECORD)
     return deal
 
 

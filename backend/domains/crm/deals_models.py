@@ -21,21 +21,17 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
-    func,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db.base import TenantBase
+from backend.domains.crm.models import timestamp_column
 
 STAGE_KINDS = ("open", "won", "lost")
 # Deal fields a stage may require to be filled when a deal enters it.
 REQUIRABLE = ("amount", "currency", "expected_close_date", "owner_user_id", "next_action", "next_action_due",
               "source_channel")
-
-
-def _now() -> Mapped[datetime]:
-    return mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class Pipeline(TenantBase):
@@ -46,7 +42,7 @@ class Pipeline(TenantBase):
     is_default: Mapped[bool] = mapped_column(Boolean, server_default="false")
     position: Mapped[int] = mapped_column(Integer, server_default="0")
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = _now()
+    created_at: Mapped[datetime] = timestamp_column()
     version: Mapped[int] = mapped_column(Integer, server_default="1")
 
 
@@ -87,8 +83,8 @@ class Deal(TenantBase):
     won_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     lost_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[uuid.UUID | None] = mapped_column()
-    created_at: Mapped[datetime] = _now()
-    updated_at: Mapped[datetime] = _now()
+    created_at: Mapped[datetime] = timestamp_column()
+    updated_at: Mapped[datetime] = timestamp_column()
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, server_default="1")
 
@@ -106,7 +102,7 @@ class DealStageMove(TenantBase):
     deal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"))
     from_stage_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("pipeline_stages.id", ondelete="SET NULL"))
     to_stage_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("pipeline_stages.id", ondelete="SET NULL"))
-    moved_at: Mapped[datetime] = _now()
+    moved_at: Mapped[datetime] = timestamp_column()
     moved_by_user_id: Mapped[uuid.UUID | None] = mapped_column()
     moved_by_api_key_id: Mapped[uuid.UUID | None] = mapped_column()
 

@@ -19,7 +19,7 @@ from backend.db.keyset import contains_pattern, keyset_page
 from backend.db.uow import UnitOfWork
 from backend.domains.audit import service as audit
 from backend.domains.crm import accounts
-from backend.domains.crm.common import DuplicateWarning
+from backend.domains.crm.common import DuplicateWarning, mark_archived
 from backend.domains.crm.models import Account, LegalEntity
 from backend.domains.crm.validate import Fields
 from backend.domains.crm.visibility import CrmActor, can_see, require_create, require_edit, visible_clause
@@ -251,9 +251,5 @@ async def archive(uow: UnitOfWork, actor: CrmActor, entity_id: uuid.UUID,
     entity, account = await _get_with_account(uow, actor, entity_id, for_update=True)
     require_edit(actor, account.owner_user_id, account.is_shared)
     accounts.check_version(entity.version, expected_version, "legal entity")
-    if entity.archived_at is None:
-        entity.archived_at = utcnow()
-        entity.version += 1
-        await audit.record(uow, audit.Actor(actor.user_id, actor.api_key_id), RECORD, entity.id, "archive")
-        await uow.flush()
+    await mark_archived(uow, actor, entity, RECORD)
     return entity

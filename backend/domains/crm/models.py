@@ -22,7 +22,7 @@ def _trigram(name: str, column: str) -> Index:
     return Index(name, column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"})
 
 
-def _now() -> Mapped[datetime]:
+def timestamp_column() -> Mapped[datetime]:
     return mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -43,8 +43,8 @@ class Account(TenantBase):
     website: Mapped[str | None] = mapped_column(String(255))
     notes: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[uuid.UUID | None] = mapped_column()
-    created_at: Mapped[datetime] = _now()
-    updated_at: Mapped[datetime] = _now()
+    created_at: Mapped[datetime] = timestamp_column()
+    updated_at: Mapped[datetime] = timestamp_column()
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, server_default="1")
 
@@ -69,8 +69,8 @@ class LegalEntity(TenantBase):
     country: Mapped[str | None] = mapped_column(String(2))
     address: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     bank: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
-    created_at: Mapped[datetime] = _now()
-    updated_at: Mapped[datetime] = _now()
+    created_at: Mapped[datetime] = timestamp_column()
+    updated_at: Mapped[datetime] = timestamp_column()
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, server_default="1")
 
@@ -99,8 +99,8 @@ class Contact(TenantBase):
     sms_consent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     sms_consent_source: Mapped[str | None] = mapped_column(String(64))
     owner_user_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
-    created_at: Mapped[datetime] = _now()
-    updated_at: Mapped[datetime] = _now()
+    created_at: Mapped[datetime] = timestamp_column()
+    updated_at: Mapped[datetime] = timestamp_column()
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, server_default="1")
 
