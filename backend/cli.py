@@ -70,6 +70,13 @@ def _main(argv: list[str] | None = None) -> int:
     delete.add_argument("slug")
     delete.add_argument("--purge", action="store_true", help="drop the schema and all data (after suspend)")
 
+    seed = sub.add_parser("seed", help="fill a tenant with realistic CRM demo data")
+    seed.add_argument("--tenant", required=True, help="tenant slug")
+    seed.add_argument("--size", choices=["tiny", "small", "medium"], default="small")
+    seed.add_argument("--seed", type=int, default=7, help="random seed (same seed, same data)")
+    seed.add_argument("--force", action="store_true", help="add data even if the tenant already has accounts")
+    seed.add_argument("--data-dir")
+
     args = parser.parse_args(argv)
     settings = _settings(args)
     if args.command == "run":
@@ -91,6 +98,10 @@ def _main(argv: list[str] | None = None) -> int:
 
         concurrency = args.concurrency or settings.migrate_concurrency
         return migrate_command(settings, concurrency=concurrency, progress=not args.no_progress)
+    if args.command == "seed":
+        from backend.commands import seed_command
+
+        return seed_command(settings, args.tenant, size=args.size, seed=args.seed, force=args.force)
     if args.command == "tenants":
         from backend.commands import tenants_command
 

@@ -160,3 +160,42 @@ async def _tenants(args: argparse.Namespace, settings: Settings) -> int:
         print(f"imported as {ref.slug} ({ref.id}) in schema {ref.schema}")
         return 0
     raise SystemExit(f"unknown action {action}")
+
+
+def seed_command(settings: Settings, slug: str, *, size: str, seed: int, force: bool) -> int:
+    async def body(db: Database, _: Settings) -> int:
+        from backend.seeding import existing_accounts, print_progress, seed_crm
+        from tenants.registry import registry
+        from tenants.scope import tenant_scope
+
+        tenant = await registry.by_slug(slug)
+        if tenant is None:
+            print(f"error: no tenant '{slug}'", file=sys.stderr)
+            return 1
+        owner = await first_owner(tenant.id)
+        if owner is None:
+            print(f"error: tenant '{slug}' has no owner to attribute the data to", file=sys.stderr)
+            return 1
+        async with tenant_scope(tenant) as uow:
+            present = await existing_accounts(uow)
+            if present and not force:
+                print(f"{slug} already has {present} accounts; use --force to add more", file=sys.stderr)
+                return 1
+            report = await seed_crm(uow, owner, size=size, seed=seed, progress=print_progress)
+        print(f"seeded {slug}: {report.accounts} accounts, {report.legal_entities} legal entities, "
+              f"{report.contacts} contacts, {report.deals} deals ({report.won} won, {report.lost} lost)")
+        return 0
+
+    return _run(settings, body)
+
+
+async def first_owner(tenant_id: Any) -> Any:
+    from sqlalchemy import select
+
+    from backend.domains.identity.models import Membership
+    from tenants.scope import shared_scope
+
+    async with shared_scope() as uow:
+        query = (select(Membership.user_id).where(Membership.tenant_id == tenant_id, Membership.role == "owner")
+                 .order_by(Membership.created_at).limit(1))
+        return (await uow.session.execute(query)).scalar_one_or_none()

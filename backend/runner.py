@@ -43,6 +43,17 @@ async def prepare(settings: Settings) -> None:
                 if user is None:
                     user = await accounts.register_user(uow, DEMO_EMAIL, DEMO_PASSWORD, "Demo Owner")
                 await access.add_member(uow, tenant.id, user.id, Role.OWNER)
+                demo = (tenant, user.id)
+            else:
+                demo = None
+        if demo is not None:  # a first-time user sees a living CRM, not empty lists
+            from backend.seeding import print_progress, seed_crm
+            from tenants.scope import tenant_scope
+
+            async with tenant_scope(demo[0]) as uow:
+                seeded = await seed_crm(uow, demo[1], size="small", progress=print_progress)
+            print(f"  demo data: {seeded.accounts} accounts, {seeded.contacts} contacts, {seeded.deals} deals",
+                  file=sys.stderr)
     finally:
         await db.dispose()
         set_database(None)
