@@ -61,12 +61,13 @@ WIDTH = 100
 KEYWORDS: tuple[str, ...] = (
     "_", "gettext", "ngettext:1,2", "lazy",
     "Invalid", "Conflict", "Forbidden", "NotFound", "Unauthorized", "TooManyRequests", "DomainError",
-    "FieldError:2", "Limiter:5",
+    "FieldError:2", "Limiter:5", "fail:2",
 )
 # Keyword arguments that stand for a positional message argument, e.g. ``NotFound(detail="...")``.
 ARGUMENT_NAMES: dict[str, dict[str, int]] = {
     "*": {"detail": 1, "message": 1, "singular": 1, "plural": 2},
     "FieldError": {"reason": 2},
+    "fail": {"reason": 2},
     "Limiter": {"detail": 5},
 }
 # Modules whose import registers every module, navigation item and page: the composition root.
