@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -47,10 +49,16 @@ class Company:
 
 
 @pytest.fixture(scope="session")
-async def servers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[TestServers]:
-    found = await start_servers(tmp_path_factory.mktemp("servers"))
-    yield found
-    await found.close()
+async def servers() -> AsyncIterator[TestServers]:
+    # Not under pytest's basetemp: a second pytest session of the same user rotates those folders and
+    # would pull the embedded PostgreSQL's data directory away from under a running suite.
+    workdir = Path(tempfile.mkdtemp(prefix="tandem-test-servers-"))
+    found = await start_servers(workdir)
+    try:
+        yield found
+    finally:
+        await found.close()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
