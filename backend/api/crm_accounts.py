@@ -13,7 +13,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from backend.api.context import TenantContext, tenant_ctx
-from backend.api.crm_common import CRM_ROUTE, crm_actor, etag, expected_version, provided
+from backend.api.crm_common import CRM_ROUTE, crm_actor, etagged, expected_version, provided
 from backend.api.idempotency import idempotent
 from backend.domains.crm import accounts
 from backend.domains.crm.models import Account
@@ -64,7 +64,7 @@ def out(a: Account) -> AccountOut:
 
 
 def with_etag(account: Account, status: int = 200) -> Response[AccountOut]:
-    return Response(out(account), status_code=status, headers={"ETag": etag(account.version)})
+    return etagged(out(account), account.version, status)
 
 
 class AccountController(Controller):

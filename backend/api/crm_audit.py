@@ -13,11 +13,8 @@ from litestar.params import FromQuery, Parameter
 
 from backend.api.context import TenantContext, tenant_ctx
 from backend.api.crm_common import CRM_ROUTE, crm_actor
-from backend.api.crm_contacts import read_contact
-from backend.api.crm_deals import read_deal
-from backend.api.crm_legal_entities import read_legal_entity
 from backend.domains.audit import service as audit
-from backend.domains.crm import accounts
+from backend.domains.crm import accounts, contacts, deals, legal_entities
 from backend.kit.errors import FieldError, Invalid
 
 
@@ -35,12 +32,12 @@ class AuditPage(msgspec.Struct):
     next_cursor: str | None
 
 
-# record type → a reader that raises 404 when the caller may not see the record
+# record type → the service's reader, which raises 404 when the caller may not see the record
 RECORD_READERS: dict[str, Any] = {
     "account": accounts.get,
-    "legal_entity": read_legal_entity,
-    "contact": read_contact,
-    "deal": read_deal,
+    "legal_entity": legal_entities.get,
+    "contact": contacts.get,
+    "deal": deals.get,
 }
 
 

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 import msgspec
-from litestar import Request
+from litestar import Request, Response
 
 from backend.api.context import ROLES_OPT, TenantContext
 from backend.domains.crm.visibility import CrmActor
@@ -24,6 +24,11 @@ def crm_actor(ctx: TenantContext) -> CrmActor:
 
 def etag(version: int) -> str:
     return f'W/"{version}"'
+
+
+def etagged(body: Any, version: int, status: int = 200) -> Response[Any]:
+    """A record's body with ``ETag: W/"<version>"`` (every CRM read and write answers this way)."""
+    return Response(body, status_code=status, headers={"ETag": etag(version)})
 
 
 def expected_version(request: Request[Any, Any, Any]) -> int | None:

@@ -13,12 +13,10 @@ from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from backend.api.context import TenantContext, tenant_ctx
-from backend.api.crm_common import CRM_ROUTE, crm_actor, etag, expected_version, provided
+from backend.api.crm_common import CRM_ROUTE, crm_actor, etag, etagged, expected_version, provided
 from backend.api.idempotency import idempotent
-from backend.db.uow import UnitOfWork
 from backend.domains.crm import contacts
 from backend.domains.crm.models import Contact
-from backend.domains.crm.visibility import CrmActor
 
 UNSET = msgspec.UNSET
 
@@ -93,12 +91,7 @@ def out(c: Contact) -> ContactOut:
 
 
 def with_etag(contact: Contact) -> Response[ContactOut]:
-    return Response(out(contact), headers={"ETag": etag(contact.version)})
-
-
-async def read_contact(uow: UnitOfWork, actor: CrmActor, contact_id: uuid.UUID) -> Contact:
-    """For the audit route: the history is as visible as the contact (404 otherwise)."""
-    return await contacts.get(uow, actor, contact_id)
+    return etagged(out(contact), contact.version)
 
 
 class ContactController(Controller):

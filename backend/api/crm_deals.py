@@ -17,12 +17,10 @@ from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from backend.api.context import TenantContext, tenant_ctx
-from backend.api.crm_common import CRM_ROUTE, crm_actor, etag, expected_version, provided
+from backend.api.crm_common import CRM_ROUTE, crm_actor, etagged, expected_version, provided
 from backend.api.idempotency import idempotent
-from backend.db.uow import UnitOfWork
 from backend.domains.crm import deals, pipelines
 from backend.domains.crm.deals_models import Deal, DealStageMove
-from backend.domains.crm.visibility import CrmActor
 
 UNSET = msgspec.UNSET
 Text200 = Annotated[str, msgspec.Meta(max_length=200)]
@@ -77,7 +75,7 @@ def pipeline_out(view: pipelines.PipelineView) -> PipelineOut:
 
 
 def pipeline_response(view: pipelines.PipelineView, status: int = 200) -> Response[PipelineOut]:
-    return Response(pipeline_out(view), status_code=status, headers={"ETag": etag(view.pipeline.version)})
+    return etagged(pipeline_out(view), view.pipeline.version, status)
 
 
 def _pipeline_data(body: PipelineIn) -> dict[str, Any]:
@@ -195,16 +193,13 @@ def deal_out(d: Deal) -> DealOut:
 
 
 def deal_response(deal: Deal, status: int = 200) -> Response[DealOut]:
-    return Response(deal_out(deal), status_code=status, headers={"ETag": etag(deal.version)})
+    return etagged(deal_out(deal), deal.version, status)
 
 
 def move_out(m: DealStageMove) -> MoveOut:
     return MoveOut(m.id, m.from_stage_id, m.to_stage_id, m.moved_at, m.moved_by_user_id, m.moved_by_api_key_id)
 
 
-async def read_deal(uow: UnitOfWork, actor: CrmActor, deal_id: uuid.UUID) -> Deal:
-    """For the audit route: the history is as visible as the deal (404 otherwise)."""
-    return await deals.get(uow, actor, deal_id)
 
 
 class DealController(Controller):

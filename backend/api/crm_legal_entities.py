@@ -13,11 +13,9 @@ from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from backend.api.context import TenantContext, tenant_ctx
-from backend.api.crm_common import CRM_ROUTE, crm_actor, etag, expected_version, provided
-from backend.db.uow import UnitOfWork
+from backend.api.crm_common import CRM_ROUTE, crm_actor, etag, etagged, expected_version, provided
 from backend.domains.crm import legal_entities
 from backend.domains.crm.models import LegalEntity
-from backend.domains.crm.visibility import CrmActor
 
 UNSET = msgspec.UNSET
 
@@ -77,12 +75,7 @@ def out(e: LegalEntity) -> LegalEntityOut:
 
 
 def with_etag(entity: LegalEntity) -> Response[LegalEntityOut]:
-    return Response(out(entity), headers={"ETag": etag(entity.version)})
-
-
-async def read_legal_entity(uow: UnitOfWork, actor: CrmActor, entity_id: uuid.UUID) -> LegalEntity:
-    """For the audit route: the history is as visible as the entity (404 otherwise)."""
-    return await legal_entities.get(uow, actor, entity_id)
+    return etagged(out(entity), entity.version)
 
 
 class LegalEntityController(Controller):

@@ -26,7 +26,8 @@ CRM_PAGE = {ROLES_OPT: EVERYONE, MODULE_OPT: "crm"}
 add_nav("crm", NavItem("Accounts", "accounts"))
 
 
-def _actor(pg: Page) -> CrmActor:
+def crm_actor(pg: Page) -> CrmActor:
+    """The signed-in member as the CRM services see them (role + user)."""
     assert pg.role is not None
     return CrmActor(role=pg.role, user_id=pg.user.id if pg.user else None)
 
@@ -46,14 +47,14 @@ class AccountPages(Controller):
     ) -> Template:
         error = None
         try:
-            page = await accounts.list_accounts(pg.uow, _actor(pg), q=q or None, status=status or None,
+            page = await accounts.list_accounts(pg.uow, crm_actor(pg), q=q or None, status=status or None,
                                                 sort=sort, cursor=cursor, limit=50)
         except DomainError as exc:  # a stale cursor or a hand-edited URL: show the first page with a note
             error = i18n.gettext(exc.detail)
-            page = await accounts.list_accounts(pg.uow, _actor(pg), limit=50)
+            page = await accounts.list_accounts(pg.uow, crm_actor(pg), limit=50)
         template = "crm/_account_rows.html" if pg.request.headers.get("hx-request") else "crm/accounts.html"
         return render(pg, template, rows=page.items, next_cursor=page.next_cursor, q=q, status_filter=status, sort=sort,
-                      statuses=LIFECYCLE, error=error, may_write=_actor(pg).may_write)
+                      statuses=LIFECYCLE, error=error, may_write=crm_actor(pg).may_write)
 
     @get("/new", opt=CRM_PAGE)
     async def new(self, pg: NamedDependency[Page]) -> Template:
@@ -66,7 +67,7 @@ class AccountPages(Controller):
         body: dict[str, Any] = {k: values.get(k, "") for k in ("name", "kind", "status", "source_channel", "website")}
         body["tags"] = [t for t in values.get("tags", "").split(",") if t.strip()]
         body["is_shared"] = values.get("is_shared") == "on"
-        created, error = await attempt(pg, lambda: accounts.create(pg.uow, _actor(pg), body))
+        created, error = await attempt(pg, lambda: accounts.create(pg.uow, crm_actor(pg), body))
         if error is not None or created is None:
             assert error is not None
             return render(pg, "crm/account_form.html", status=error.status, values=values,
@@ -75,7 +76,7 @@ class AccountPages(Controller):
 
     @get("/{account_id:uuid}", opt=CRM_PAGE)
     async def card(self, pg: NamedDependency[Page], account_id: FromPath[uuid.UUID]) -> Template:
-        actor = _actor(pg)
+        actor = crm_actor(pg)
         account = await accounts.get(pg.uow, actor, account_id)
         entities = await legal_entities.list_entities(pg.uow, actor, account_id=account.id, limit=50)
         people = await contacts.list_contacts(pg.uow, actor, account_id=account.id, limit=50)

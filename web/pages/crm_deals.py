@@ -17,7 +17,7 @@ from backend.domains.crm.models import Account
 from backend.kit.modules import NavItem, add_nav
 from web import i18n
 from web.context import Page, tenant_page
-from web.pages.crm_accounts import CRM_PAGE, _actor
+from web.pages.crm_accounts import CRM_PAGE, crm_actor
 from web.render import attempt, redirect, render
 
 Form = URLEncodedBody[dict[str, str]]
@@ -32,7 +32,7 @@ class DealPages(Controller):
 
     @get("/", opt=CRM_PAGE)
     async def board(self, pg: NamedDependency[Page]) -> Template:
-        actor = _actor(pg)
+        actor = crm_actor(pg)
         pipeline = await pipelines.ensure_default(pg.uow)
         stages = list((await pg.uow.session.execute(
             select(PipelineStage).where(PipelineStage.pipeline_id == pipeline.id)
@@ -56,17 +56,17 @@ class DealPages(Controller):
             stage_id = uuid.UUID(str(data.get("stage_id", "")))
         except ValueError:
             return redirect(f"{pg.base}/deals/", i18n.gettext("Choose a stage."), "error")
-        return await _outcome(pg, lambda: deals.move_stage(pg.uow, _actor(pg), deal_id, stage_id),
+        return await _outcome(pg, lambda: deals.move_stage(pg.uow, crm_actor(pg), deal_id, stage_id),
                               i18n.gettext("Deal moved."))
 
     @post("/{deal_id:uuid}/win", opt=CRM_PAGE)
     async def win(self, pg: NamedDependency[Page], deal_id: FromPath[uuid.UUID]) -> Redirect:
-        return await _outcome(pg, lambda: deals.win(pg.uow, _actor(pg), deal_id), i18n.gettext("Deal won."))
+        return await _outcome(pg, lambda: deals.win(pg.uow, crm_actor(pg), deal_id), i18n.gettext("Deal won."))
 
     @post("/{deal_id:uuid}/lose", opt=CRM_PAGE)
     async def lose(self, pg: NamedDependency[Page], deal_id: FromPath[uuid.UUID], data: Form) -> Redirect:
         reason = str(data.get("reason", "")).strip()
-        return await _outcome(pg, lambda: deals.lose(pg.uow, _actor(pg), deal_id, reason),
+        return await _outcome(pg, lambda: deals.lose(pg.uow, crm_actor(pg), deal_id, reason),
                               i18n.gettext("Deal marked as lost."))
 
 
