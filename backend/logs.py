@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import uuid
 from contextvars import ContextVar
 from typing import Any
 
@@ -13,6 +14,15 @@ request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 # One mutable dict per request/job: values bound in child tasks (Litestar resolves dependencies in task
 # groups) stay visible to the middleware's access line because the dict object is shared, not copied.
 log_context: ContextVar[dict[str, str] | None] = ContextVar("log_context", default=None)
+
+
+def ensure_request_id() -> str:
+    """The current request id; responses the middleware never saw (routing errors) get one bound here."""
+    rid = request_id_var.get()
+    if rid is None:
+        rid = uuid.uuid4().hex
+        request_id_var.set(rid)
+    return rid
 
 
 def bind(**values: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from http import HTTPStatus
 from typing import Any, cast
 
@@ -12,7 +11,7 @@ from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
 
 from backend.kit.errors import DomainError
-from backend.logs import request_id_var
+from backend.logs import ensure_request_id
 from web import i18n
 from web.context import SCOPE_USER, LoginRequired, login_url
 from web.render import layout_context
@@ -42,10 +41,7 @@ def _language(request: Request[Any, Any, Any]) -> None:
 def error_page(request: Request[Any, Any, Any], status: int, message: str | None = None,
                headers: dict[str, str] | None = None) -> Response[Any]:
     _language(request)
-    rid = request_id_var.get()
-    if rid is None:
-        rid = uuid.uuid4().hex
-        request_id_var.set(rid)
+    rid = ensure_request_id()
     title = i18n.gettext(TITLES.get(status, HTTPStatus(status).phrase))
     text = message or i18n.gettext(MESSAGES.get(status, HTTPStatus(status).description or title))
     context = {**layout_context(request, None), "title": title, "message": text, "request_id": rid,

@@ -10,7 +10,7 @@ from typing import Any
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend.logs import log_context, request_id_var
+from backend.logs import ensure_request_id, log_context, request_id_var
 
 log = logging.getLogger("tandem.access")
 _RID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -49,10 +49,7 @@ async def add_request_id_header(message: Message, scope: Scope) -> None:
     """before_send hook: every response (unmatched routes included) carries X-Request-ID."""
     if message["type"] != "http.response.start":
         return
-    rid = request_id_var.get()
-    if rid is None:
-        rid = uuid.uuid4().hex
-        request_id_var.set(rid)
+    rid = ensure_request_id()
     headers = list(message.get("headers", []))
     if not any(name.lower() == b"x-request-id" for name, _ in headers):
         headers.append((b"x-request-id", rid.encode()))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
 from http import HTTPStatus
 from typing import Any
 
@@ -13,7 +12,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from sqlalchemy.exc import IntegrityError
 
 from backend.kit.errors import DomainError
-from backend.logs import request_id_var
+from backend.logs import ensure_request_id
 
 log = logging.getLogger("tandem.api")
 PROBLEM_JSON = "application/problem+json"
@@ -33,11 +32,7 @@ def problem(
     }
     if errors:
         body["errors"] = errors
-    rid = request_id_var.get()
-    if rid is None:  # routing errors never reach the middleware: bind one so the header matches the body
-        rid = uuid.uuid4().hex
-        request_id_var.set(rid)
-    body["request_id"] = rid
+    body["request_id"] = ensure_request_id()  # bound, so the X-Request-ID header matches the body
     return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
