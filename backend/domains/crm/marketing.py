@@ -45,6 +45,7 @@ MAX_BUDGET = Decimal("9999999999999999.99")
 SORTS = {"name": (MarketingEvent.name, False), "-name": (MarketingEvent.name, True),
          "created": (MarketingEvent.created_at, False), "-created": (MarketingEvent.created_at, True)}
 ROI_PLACES = Decimal("0.0001")
+CENTS = Decimal("0.01")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,10 @@ class Roi:
     roi: Decimal | None
     complete: bool
     other_currencies: list[CurrencyFigures] = field(default_factory=list)
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(value or 0).quantize(CENTS)
 
 
 def require_manage(actor: CrmActor) -> None:
@@ -106,7 +111,7 @@ def _clean(data: dict[str, Any], current: MarketingEvent | None) -> dict[str, An
             clean[name] = _day(check, data, name)
     if "budget" in data:
         clean["budget"] = decimal_value(check, data, "budget", low=Decimal(0), high=MAX_BUDGET)
-        if clean["budget"] is None and not any(e.field == "budget" for e in check.errors):
+        if clean["budget"] is None and current is not None and not any(e.field == "budget" for e in check.errors):
             check.fail("budget", "required (0 when there is none)")
     if current is None or "currency" in data:
         currency = check.text(data, "currency", required=True, max_len=3)
@@ -222,7 +227,7 @@ async def roi(uow: UnitOfWork, actor: CrmActor, event_id: uuid.UUID) -> Roi:
     accounts_visible = visible_clause(actor, Account.owner_user_id, Account.is_shared)
     if accounts_visible is not None:
         accounts = accounts.where(accounts_visible)
-    figures = [CurrencyFigures(currency, Decimal(won_sum or 0), int(won_count), Decimal(open_sum or 0), int(open_count))
+    figures = [CurrencyFigures(currency, _money(won_sum), int(won_count), _money(open_sum), int(open_count))
                for currency, won_sum, won_count, open_sum, open_count in (await uow.session.execute(per_currency))]
     own = next((f for f in figures if f.currency == event.currency),
                CurrencyFigures(event.currency, Decimal("0.00"), 0, Decimal("0.00"), 0))
