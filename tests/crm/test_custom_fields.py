@@ -4,18 +4,22 @@ hand-computed sets, audit of custom values, tenancy, and failed requests writing
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from backend.api.crm_custom_fields import CustomFieldController
 from backend.api.crm_deals import DealController, PipelineController
 from backend.app import create_app
-from backend.domains.crm import custom_fields
+from backend.domains.crm import accounts, custom_fields
 from backend.domains.crm.validate import Fields
-from backend.kit.errors import Invalid
-from tenants.scope import tenant_scope
+from backend.domains.crm.visibility import CrmActor
+from backend.kit.errors import Conflict, Invalid
+from tenants.scope import shared_scope, tenant_scope
 from tests.api.helpers import add_member, assert_problem, error_fields, fetch, hosted, scalar
 
 CONTROLLERS = (("/api/v1/t/{tenant_slug:str}/custom-fields", CustomFieldController),
@@ -356,6 +360,38 @@ async def test_type_change_and_choice_removal_are_refused_while_in_use(api, comp
                     json={"custom": {"fleet_size": None}})
     assert (await api.patch(furl(company, f"/{size['id']}"), headers=company.auth,
                             json={"type": "text"})).json()["type"] == "text"
+
+
+async def _wait_until_blocked(pid: int) -> None:
+    """Poll PostgreSQL until backend ``pid`` waits on a lock (observable state, bounded)."""
+    for _ in range(500):
+        async with shared_scope() as probe:
+            waiting = (await probe.session.execute(
+                text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid})).scalar()
+        if waiting == "Lock":
+            return
+        await asyncio.sleep(0.01)  # polling interval of a state check, not a synchronisation guess
+    raise AssertionError(f"backend {pid} never blocked on a lock")
+
+
+async def test_a_type_change_waits_for_a_concurrent_value_write_and_then_sees_it(api, company) -> None:
+    size = await define(api, company, entity="account", key="size", label="Size", type="number")
+    owner = CrmActor("owner", company.user_id)
+    pid: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    async def retype() -> None:
+        async with tenant_scope(company.tenant) as uow:
+            pid.set_result((await uow.session.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+            await custom_fields.update(uow, owner, uuid.UUID(size["id"]), {"type": "text"})
+
+    async with tenant_scope(company.tenant) as writer:
+        await accounts.create(writer, owner, {"name": "Racing Co", "custom": {"size": "5"}})
+        change = asyncio.create_task(retype())
+        await _wait_until_blocked(await pid)  # the definition is share-locked by the uncommitted write
+    with pytest.raises(Conflict) as raised:
+        await change
+    assert raised.value.code == "custom_field_in_use"
+    assert (await api.get(furl(company, f"/{size['id']}"), headers=company.auth)).json()["type"] == "number"
 
 
 # --- filters -----------------------------------------------------------------------------------------------------

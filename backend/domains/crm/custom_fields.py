@@ -131,9 +131,15 @@ def coerce(check: Fields, field: str, definition: CustomField, raw: Any) -> Any:
     return text
 
 
-async def definitions(uow: UnitOfWork, entity: str) -> dict[str, CustomField]:
-    """Every definition of the entity (archived ones included), by key."""
+async def definitions(uow: UnitOfWork, entity: str, *, share_lock: bool = False) -> dict[str, CustomField]:
+    """Every definition of the entity (archived ones included), by key.
+
+    ``share_lock`` (used when values are written) holds the rows FOR SHARE until commit: a concurrent change of
+    type or choices (FOR UPDATE) waits for the write and then sees its values, or the write sees the new rules.
+    """
     query = select(CustomField).where(CustomField.entity == entity)
+    if share_lock:
+        query = query.with_for_update(read=True).execution_options(populate_existing=True)
     return {d.key: d for d in (await uow.session.execute(query)).scalars()}
 
 
@@ -151,7 +157,7 @@ async def validate_values(uow: UnitOfWork, entity: str, data: Any, *, current: d
     if not isinstance(data, dict):
         own.fail("custom", "an object of custom field keys and values")
         data = {}
-    known = await definitions(uow, entity) if data or current is None else {}
+    known = await definitions(uow, entity, share_lock=bool(data)) if data or current is None else {}
     for key, raw in data.items():
         field = f"custom.{key}"
         definition = known.get(key)
