@@ -14,6 +14,7 @@ from litestar.status_codes import HTTP_201_CREATED
 
 from backend.api.context import TenantContext, tenant_ctx
 from backend.api.crm_common import CRM_ROUTE, crm_actor, etagged, expected_version, provided
+from backend.api.crm_custom_fields import custom_filters
 from backend.api.idempotency import idempotent
 from backend.domains.crm import accounts
 from backend.domains.crm.models import Account
@@ -33,6 +34,8 @@ class AccountIn(msgspec.Struct, forbid_unknown_fields=True):
     source_channel: str | msgspec.UnsetType | None = UNSET
     website: str | msgspec.UnsetType | None = UNSET
     notes: str | msgspec.UnsetType | None = UNSET
+    marketing_event_id: uuid.UUID | msgspec.UnsetType | None = UNSET
+    custom: dict[str, Any] | msgspec.UnsetType | None = UNSET
 
 
 class AccountOut(msgspec.Struct):
@@ -51,6 +54,8 @@ class AccountOut(msgspec.Struct):
     updated_at: datetime
     archived_at: datetime | None
     version: int
+    marketing_event_id: uuid.UUID | None
+    custom: dict[str, Any]
 
 
 class AccountPage(msgspec.Struct):
@@ -60,7 +65,8 @@ class AccountPage(msgspec.Struct):
 
 def out(a: Account) -> AccountOut:
     return AccountOut(a.id, a.name, a.kind, a.status, a.parent_id, a.owner_user_id, a.is_shared, list(a.tags),
-                      a.source_channel, a.website, a.notes, a.created_at, a.updated_at, a.archived_at, a.version)
+                      a.source_channel, a.website, a.notes, a.created_at, a.updated_at, a.archived_at, a.version,
+                      a.marketing_event_id, dict(a.custom or {}))
 
 
 def with_etag(account: Account, status: int = 200) -> Response[AccountOut]:
@@ -72,9 +78,10 @@ class AccountController(Controller):
     tags = ["crm: accounts"]
     dependencies = {"ctx": Provide(tenant_ctx)}
 
-    @get("/", opt=CRM_ROUTE, summary="Accounts you may see (filter, sort, cursor pages)")
+    @get("/", opt=CRM_ROUTE,
+         summary="Accounts you may see (filter, sort, cursor pages; custom fields: cf.<key>=v, cf.<key>.gte/.lte)")
     async def list_(
-        self, ctx: NamedDependency[TenantContext],
+        self, request: Request[Any, Any, Any], ctx: NamedDependency[TenantContext],
         q: FromQuery[str | None] = Parameter(default=None, max_length=200),
         status: FromQuery[str | None] = None,
         owner: FromQuery[uuid.UUID | None] = None,
@@ -86,7 +93,7 @@ class AccountController(Controller):
     ) -> AccountPage:
         page = await accounts.list_accounts(ctx.uow, crm_actor(ctx), q=q, status=status, owner_user_id=owner,
                                             tag=tag, include_archived=archived, sort=sort, cursor=cursor,
-                                            limit=limit)
+                                            limit=limit, custom=custom_filters(request))
         return AccountPage([out(a) for a in page.items], page.next_cursor)
 
     @post("/", opt=CRM_ROUTE, status_code=HTTP_201_CREATED, summary="Create an account (Idempotency-Key supported)")

@@ -14,6 +14,7 @@ from litestar.status_codes import HTTP_201_CREATED
 
 from backend.api.context import TenantContext, tenant_ctx
 from backend.api.crm_common import CRM_ROUTE, crm_actor, etag, etagged, expected_version, provided
+from backend.api.crm_custom_fields import custom_filters
 from backend.api.idempotency import idempotent
 from backend.domains.crm import contacts
 from backend.domains.crm.models import Contact
@@ -40,6 +41,7 @@ class ContactIn(msgspec.Struct, forbid_unknown_fields=True):
     email_consent_source: str | msgspec.UnsetType | None = UNSET
     sms_consent: bool | msgspec.UnsetType = UNSET
     sms_consent_source: str | msgspec.UnsetType | None = UNSET
+    custom: dict[str, Any] | msgspec.UnsetType | None = UNSET
 
 
 class ContactOut(msgspec.Struct):
@@ -61,6 +63,7 @@ class ContactOut(msgspec.Struct):
     updated_at: datetime
     archived_at: datetime | None
     version: int
+    custom: dict[str, Any]
 
 
 class WarningOut(msgspec.Struct):
@@ -83,7 +86,7 @@ class ContactPage(msgspec.Struct):
 def _fields(c: Contact) -> tuple[Any, ...]:
     return (c.id, c.full_name, c.job_title, c.account_id, c.email, c.phone, list(c.roles or []), c.owner_user_id,
             c.email_consent, c.email_consent_at, c.email_consent_source, c.sms_consent, c.sms_consent_at,
-            c.sms_consent_source, c.created_at, c.updated_at, c.archived_at, c.version)
+            c.sms_consent_source, c.created_at, c.updated_at, c.archived_at, c.version, dict(c.custom or {}))
 
 
 def out(c: Contact) -> ContactOut:
@@ -99,9 +102,10 @@ class ContactController(Controller):
     tags = ["crm: contacts"]
     dependencies = {"ctx": Provide(tenant_ctx)}
 
-    @get("/", opt=CRM_ROUTE, summary="Contacts you may see (filter, sort, cursor pages)")
+    @get("/", opt=CRM_ROUTE,
+         summary="Contacts you may see (filter, sort, cursor pages; custom fields: cf.<key>=v, cf.<key>.gte/.lte)")
     async def list_(
-        self, ctx: NamedDependency[TenantContext],
+        self, request: Request[Any, Any, Any], ctx: NamedDependency[TenantContext],
         account_id: FromQuery[uuid.UUID | None] = None,
         q: FromQuery[str | None] = Parameter(default=None, max_length=200),
         role: FromQuery[str | None] = Parameter(default=None, max_length=40),
@@ -114,7 +118,8 @@ class ContactController(Controller):
     ) -> ContactPage:
         page = await contacts.list_contacts(ctx.uow, crm_actor(ctx), account_id=account_id, q=q, role=role,
                                             email_consent=email_consent, sms_consent=sms_consent,
-                                            include_archived=archived, sort=sort, cursor=cursor, limit=limit)
+                                            include_archived=archived, sort=sort, cursor=cursor, limit=limit,
+                                            custom=custom_filters(request))
         return ContactPage([out(c) for c in page.items], page.next_cursor)
 
     @post("/", opt=CRM_ROUTE, status_code=HTTP_201_CREATED,

@@ -18,6 +18,7 @@ from litestar.status_codes import HTTP_201_CREATED
 
 from backend.api.context import TenantContext, tenant_ctx
 from backend.api.crm_common import CRM_ROUTE, crm_actor, etagged, expected_version, provided
+from backend.api.crm_custom_fields import custom_filters
 from backend.api.idempotency import idempotent
 from backend.domains.crm import deals, pipelines
 from backend.domains.crm.deals_models import Deal, DealStageMove
@@ -133,6 +134,9 @@ class DealIn(msgspec.Struct, forbid_unknown_fields=True):
     next_action: str | msgspec.UnsetType | None = UNSET
     next_action_due: date | msgspec.UnsetType | None = UNSET
     source_channel: str | msgspec.UnsetType | None = UNSET
+    marketing_event_id: uuid.UUID | msgspec.UnsetType | None = UNSET
+    products_of_interest: list[str] | msgspec.UnsetType | None = UNSET
+    custom: dict[str, Any] | msgspec.UnsetType | None = UNSET
 
 
 class StageMoveIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -165,6 +169,9 @@ class DealOut(msgspec.Struct):
     updated_at: datetime
     archived_at: datetime | None
     version: int
+    marketing_event_id: uuid.UUID | None
+    products_of_interest: list[str]
+    custom: dict[str, Any]
 
 
 class DealPage(msgspec.Struct):
@@ -189,7 +196,8 @@ def deal_out(d: Deal) -> DealOut:
     status = "won" if d.won_at else "lost" if d.lost_at else "open"
     return DealOut(d.id, d.pipeline_id, d.stage_id, d.account_id, d.title, d.amount, d.currency, d.probability,
                    d.expected_close_date, d.owner_user_id, d.next_action, d.next_action_due, d.source_channel,
-                   status, d.lost_reason, d.won_at, d.lost_at, d.created_at, d.updated_at, d.archived_at, d.version)
+                   status, d.lost_reason, d.won_at, d.lost_at, d.created_at, d.updated_at, d.archived_at, d.version,
+                   d.marketing_event_id, list(d.products_of_interest or []), dict(d.custom or {}))
 
 
 def deal_response(deal: Deal, status: int = 200) -> Response[DealOut]:
@@ -207,13 +215,15 @@ class DealController(Controller):
     tags = ["crm: deals"]
     dependencies = {"ctx": Provide(tenant_ctx)}
 
-    @get("/", opt=CRM_ROUTE, summary="Deals you may see (filters, cursor pages)")
+    @get("/", opt=CRM_ROUTE,
+         summary="Deals you may see (filters, cursor pages; custom fields: cf.<key>=v, cf.<key>.gte/.lte)")
     async def list_(
-        self, ctx: NamedDependency[TenantContext],
+        self, request: Request[Any, Any, Any], ctx: NamedDependency[TenantContext],
         pipeline_id: FromQuery[uuid.UUID | None] = None,
         stage_id: FromQuery[uuid.UUID | None] = None,
         account_id: FromQuery[uuid.UUID | None] = None,
         owner: FromQuery[uuid.UUID | None] = None,
+        marketing_event_id: FromQuery[uuid.UUID | None] = None,
         status: FromQuery[str | None] = None,
         archived: FromQuery[bool] = False,
         sort: FromQuery[str] = "-created",
@@ -222,7 +232,8 @@ class DealController(Controller):
     ) -> DealPage:
         page = await deals.list_deals(ctx.uow, crm_actor(ctx), pipeline_id=pipeline_id, stage_id=stage_id,
                                       account_id=account_id, owner_user_id=owner, status=status,
-                                      include_archived=archived, sort=sort, cursor=cursor, limit=limit)
+                                      include_archived=archived, sort=sort, cursor=cursor, limit=limit,
+                                      marketing_event_id=marketing_event_id, custom=custom_filters(request))
         return DealPage([deal_out(d) for d in page.items], page.next_cursor)
 
     @post("/", opt=CRM_ROUTE, status_code=HTTP_201_CREATED, summary="Create a deal (Idempotency-Key supported)")

@@ -396,3 +396,27 @@ async def test_idempotent_create(api, company) -> None:
     assert first.json() == again.json()
     assert await scalar(f'SELECT count(*) FROM "{company.tenant.schema}".deals') == 1
     assert await scalar(f'SELECT count(*) FROM "{company.tenant.schema}".deal_stage_history') == 1
+
+
+async def test_products_of_interest_are_deduplicated_bounded_and_audited(api, company) -> None:
+    account = await make_account(api, company)
+    deal = await make(api, company, account, products_of_interest=[
+        " Forklift FX-200 ", "forklift fx-200", "SKU-42", "", "SKU-42", "Pallet jack"])
+    assert deal["products_of_interest"] == ["Forklift FX-200", "SKU-42", "Pallet jack"]
+    assert (await make(api, company, account))["products_of_interest"] == []
+    before = await counts(company)
+    for bad in ([f"P{i}" for i in range(21)], ["x" * 81], ["ok", "bell\u0007"]):
+        response = await api.post(url(company), headers=company.auth,
+                                  json={"title": "x", "account_id": account["id"], "products_of_interest": bad})
+        assert error_fields(assert_problem(response, 422)) == {"products_of_interest"}, bad
+    assert await counts(company) == before
+    twenty = [f"P{i}" for i in range(20)] + ["p0"]  # the 21st repeats the first (ignoring case): 20 remain
+    changed = await api.patch(url(company, f"/{deal['id']}"), headers=company.auth,
+                              json={"products_of_interest": twenty})
+    assert changed.json()["products_of_interest"] == twenty[:20]
+    emptied = await api.patch(url(company, f"/{deal['id']}"), headers=company.auth,
+                              json={"products_of_interest": None})
+    assert (emptied.json()["products_of_interest"], emptied.json()["version"]) == ([], 3)
+    rows = await fetch(f'SELECT changes FROM "{company.tenant.schema}".audit_log'
+                       " WHERE record_id = :r AND action = 'update' ORDER BY id", r=deal["id"])
+    assert rows[1].changes == {"products_of_interest": [twenty[:20], []]}

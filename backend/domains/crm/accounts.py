@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import any_, func, literal, select
@@ -10,6 +11,7 @@ from sqlalchemy import any_, func, literal, select
 from backend.db.keyset import as_text, as_timestamp, contains_pattern, keyset_page
 from backend.db.uow import UnitOfWork
 from backend.domains.audit import service as audit
+from backend.domains.crm import attribution, custom_fields
 from backend.domains.crm.common import mark_archived
 from backend.domains.crm.models import ACCOUNT_KINDS, LIFECYCLE, Account
 from backend.domains.crm.validate import Fields, is_member
@@ -20,18 +22,19 @@ from backend.kit.pagination import PageOf, clamp_limit
 
 RECORD = "account"
 EDITABLE = ("name", "kind", "status", "parent_id", "owner_user_id", "is_shared", "tags", "source_channel",
-            "website", "notes")
+            "website", "notes", "marketing_event_id")
+INPUT = (*EDITABLE, "custom")
 SORTS = {"name": (Account.name, False), "-name": (Account.name, True),
          "created": (Account.created_at, False), "-created": (Account.created_at, True)}
 
 
 def snapshot(account: Account) -> dict[str, Any]:
-    return {field: getattr(account, field) for field in EDITABLE}
+    return {field: getattr(account, field) for field in EDITABLE} | custom_fields.audited(account.custom)
 
 
 async def _validated(uow: UnitOfWork, actor: CrmActor, data: dict[str, Any], *, partial: bool,
                      current: Account | None = None) -> dict[str, Any]:
-    unknown = sorted(set(data) - set(EDITABLE))
+    unknown = sorted(set(data) - set(INPUT))
     if unknown:
         raise Invalid("Unknown fields.", [FieldError(f, "not a field of an account") for f in unknown])
     check = Fields()
@@ -56,6 +59,11 @@ async def _validated(uow: UnitOfWork, actor: CrmActor, data: dict[str, Any], *, 
         clean["owner_user_id"] = actor.user_id
     if "parent_id" in data:
         clean["parent_id"] = check.uuid(data, "parent_id")
+    if "marketing_event_id" in data:
+        clean["marketing_event_id"] = check.uuid(data, "marketing_event_id")
+    if not partial or "custom" in data:
+        clean["custom"] = await custom_fields.validate_values(uow, "account", data.get("custom"), check=check,
+                                                              current=current.custom if current else None)
     check.done()
     await _check_relations(uow, actor, clean, current, check)
     check.done()
@@ -84,6 +92,9 @@ async def _check_relations(uow: UnitOfWork, actor: CrmActor, clean: dict[str, An
     kind = clean.get("kind", current.kind if current else "organization")
     if kind == "group" and parent_id is not None:
         check.fail("parent_id", "a group cannot belong to another group")
+    if "marketing_event_id" in clean:
+        await attribution.check_event(uow, check, clean["marketing_event_id"],
+                                      current.marketing_event_id if current else None)
 
 
 async def create(uow: UnitOfWork, actor: CrmActor, data: dict[str, Any]) -> Account:
@@ -111,8 +122,9 @@ async def get(uow: UnitOfWork, actor: CrmActor, account_id: uuid.UUID, *, for_up
 async def list_accounts(
     uow: UnitOfWork, actor: CrmActor, *, q: str | None = None, status: str | None = None,
     owner_user_id: uuid.UUID | None = None, tag: str | None = None, include_archived: bool = False,
-    sort: str = "name", cursor: str | None = None, limit: int = 50,
+    sort: str = "name", cursor: str | None = None, limit: int = 50, custom: Sequence[tuple[str, str]] = (),
 ) -> PageOf[Account]:
+    """``custom``: ``(cf.<key>[.gte|.lte], value)`` filters (see custom_fields.filter_clauses)."""
     limit = clamp_limit(limit)
     if sort not in SORTS:
         raise Invalid("Unknown sort.", [FieldError("sort", "one of: " + ", ".join(SORTS))])
@@ -133,6 +145,8 @@ async def list_accounts(
         query = query.where(Account.owner_user_id == owner_user_id)
     if tag:
         query = query.where(literal(tag.strip().lower()) == any_(Account.tags))
+    for clause in await custom_fields.filter_clauses(uow, "account", Account.custom, custom):
+        query = query.where(clause)
     by_name = sort.lstrip("-") == "name"
     return await keyset_page(
         uow.session, query, sort_column=column, id_column=Account.id, descending=descending, cursor=cursor,
@@ -155,7 +169,7 @@ async def update(uow: UnitOfWork, actor: CrmActor, account_id: uuid.UUID, data: 
     before = snapshot(account)
     for field, value in clean.items():
         setattr(account, field, value)
-    changes = audit.diff(before, snapshot(account))
+    changes = custom_fields.changes(before, snapshot(account))
     if changes:
         account.version += 1
         account.updated_at = utcnow()

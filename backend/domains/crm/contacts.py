@@ -12,6 +12,7 @@ Re-sending true with the same source changes nothing; with another source it rec
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,7 @@ from sqlalchemy import and_, any_, literal, or_, select
 from backend.db.keyset import as_text, as_timestamp, contains_pattern, keyset_page
 from backend.db.uow import UnitOfWork
 from backend.domains.audit import service as audit
+from backend.domains.crm import custom_fields
 from backend.domains.crm.accounts import check_version
 from backend.domains.crm.common import DuplicateWarning, mark_archived
 from backend.domains.crm.models import CONTACT_ROLES, Account, Contact
@@ -39,7 +41,7 @@ STORED = ("full_name", "job_title", "account_id", "email", "phone", "roles", "ow
           "sms_consent", "sms_consent_at", "sms_consent_source")
 # What a client may send: the stored fields the service does not stamp itself, plus a dialling hint.
 INPUT = ("full_name", "job_title", "account_id", "email", "phone", "phone_region", "roles", "owner_user_id",
-         "email_consent", "email_consent_source", "sms_consent", "sms_consent_source")
+         "email_consent", "email_consent_source", "sms_consent", "sms_consent_source", "custom")
 SORTS = {"name": (Contact.full_name, False), "-name": (Contact.full_name, True),
          "created": (Contact.created_at, False), "-created": (Contact.created_at, True)}
 _ADDRESS = {"email": "email", "sms": "phone"}
@@ -52,7 +54,8 @@ class Created:
 
 
 def snapshot(contact: Contact) -> dict[str, Any]:
-    return {name: list(contact.roles or []) if name == "roles" else getattr(contact, name) for name in STORED}
+    stored = {name: list(contact.roles or []) if name == "roles" else getattr(contact, name) for name in STORED}
+    return stored | custom_fields.audited(contact.custom)
 
 
 # --- validation --------------------------------------------------------------------------------------------------
@@ -259,6 +262,7 @@ async def create(uow: UnitOfWork, actor: CrmActor, data: dict[str, Any]) -> Crea
     _assign(contact, clean)
     _apply_consent(contact, clean, check)
     await _check_relations(uow, actor, clean, check, None)
+    contact.custom = await custom_fields.validate_values(uow, "contact", data.get("custom"), check=check)
     check.done()
     uow.session.add(contact)
     await uow.flush()
@@ -280,11 +284,15 @@ async def update(uow: UnitOfWork, actor: CrmActor, contact_id: uuid.UUID, data: 
     _assign(trial, clean)
     _apply_consent(trial, clean, check)
     await _check_relations(uow, actor, clean, check, contact.account_id)
+    custom = contact.custom
+    if "custom" in data:
+        custom = await custom_fields.validate_values(uow, "contact", data["custom"], current=custom, check=check)
     check.done()
     before = snapshot(contact)
     for name in STORED:
         setattr(contact, name, getattr(trial, name))
-    changes = audit.diff(before, snapshot(contact))
+    contact.custom = custom
+    changes = custom_fields.changes(before, snapshot(contact))
     if changes:
         contact.version += 1
         contact.updated_at = utcnow()
@@ -308,7 +316,9 @@ async def list_contacts(
     uow: UnitOfWork, actor: CrmActor, *, account_id: uuid.UUID | None = None, q: str | None = None,
     role: str | None = None, email_consent: bool | None = None, sms_consent: bool | None = None,
     include_archived: bool = False, sort: str = "name", cursor: str | None = None, limit: int = 50,
+    custom: Sequence[tuple[str, str]] = (),
 ) -> PageOf[Contact]:
+    """``custom``: ``(cf.<key>[.gte|.lte], value)`` filters (see custom_fields.filter_clauses)."""
     limit = clamp_limit(limit)
     if sort not in SORTS:
         raise Invalid("Unknown sort.", [FieldError("sort", "one of: " + ", ".join(SORTS))])
@@ -332,6 +342,8 @@ async def list_contacts(
         query = query.where(Contact.email_consent.is_(email_consent))
     if sms_consent is not None:
         query = query.where(Contact.sms_consent.is_(sms_consent))
+    for clause in await custom_fields.filter_clauses(uow, "contact", Contact.custom, custom):
+        query = query.where(clause)
     by_name = sort.lstrip("-") == "name"
     return await keyset_page(
         uow.session, query, sort_column=column, id_column=Contact.id, descending=descending, cursor=cursor,

@@ -8,6 +8,7 @@ Visibility: a deal follows crm/visibility on its own owner; reps also see (and w
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -17,7 +18,7 @@ from sqlalchemy import and_, or_, select
 from backend.db.keyset import as_text, as_timestamp, keyset_page
 from backend.db.uow import UnitOfWork
 from backend.domains.audit import service as audit
-from backend.domains.crm import pipelines
+from backend.domains.crm import attribution, custom_fields, pipelines
 from backend.domains.crm.common import mark_archived
 from backend.domains.crm.deals_models import Deal, DealStageMove, Pipeline, PipelineStage
 from backend.domains.crm.models import Account
@@ -29,17 +30,38 @@ from backend.kit.pagination import PageOf, clamp_limit
 
 RECORD = "deal"
 EDITABLE = ("title", "account_id", "amount", "currency", "probability", "expected_close_date", "owner_user_id",
-            "next_action", "next_action_due", "source_channel")
+            "next_action", "next_action_due", "source_channel", "marketing_event_id", "products_of_interest")
 CREATE_ONLY = ("pipeline_id", "stage_id")
 AUDITED = (*EDITABLE, "pipeline_id", "stage_id", "won_at", "lost_at", "lost_reason")
 STATUSES = ("open", "won", "lost")
 SORTS = {"title": (Deal.title, False), "-title": (Deal.title, True),
          "created": (Deal.created_at, False), "-created": (Deal.created_at, True)}
 MAX_AMOUNT = Decimal("9999999999999999.99")
+MAX_PRODUCTS = 20
 
 
 def snapshot(deal: Deal) -> dict[str, Any]:
-    return {field: getattr(deal, field) for field in AUDITED}
+    return {field: getattr(deal, field) for field in AUDITED} | custom_fields.audited(deal.custom)
+
+
+def _products(check: Fields, raw: Any) -> list[str]:
+    """Products of interest (names or SKUs until the product catalogue exists): at most 20 texts of 1-80
+    characters, blanks dropped, repeats (ignoring case) kept once in the order given."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or not all(isinstance(p, str) for p in raw):
+        check.fail("products_of_interest", "a list of texts")
+        return []
+    kept: dict[str, str] = {}
+    for item in (p.strip() for p in raw):
+        if item:
+            kept.setdefault(item.casefold(), item)
+    products = list(kept.values())
+    if len(products) > MAX_PRODUCTS or any(len(p) > 80 for p in products):
+        check.fail("products_of_interest", "at most 20 products of 1-80 characters")
+    elif any(ord(ch) < 32 or ord(ch) == 127 for p in products for ch in p):
+        check.fail("products_of_interest", "no control characters")
+    return products
 
 
 def _date(check: Fields, data: dict[str, Any], field: str) -> date | None:
@@ -56,7 +78,7 @@ def _date(check: Fields, data: dict[str, Any], field: str) -> date | None:
 
 
 def _validated(data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
-    allowed = EDITABLE if partial else EDITABLE + CREATE_ONLY
+    allowed = (*EDITABLE, "custom") if partial else (*EDITABLE, "custom", *CREATE_ONLY)
     unknown = sorted(set(data) - set(allowed))
     if unknown:
         raise Invalid("Unknown fields.", [FieldError(f, "not a field you can change here") for f in unknown])
@@ -83,15 +105,25 @@ def _validated(data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
     for field, size in (("next_action", 200), ("source_channel", 64)):
         if field in data:
             clean[field] = check.text(data, field, max_len=size)
-    for field in ("owner_user_id", "pipeline_id", "stage_id"):
+    for field in ("owner_user_id", "pipeline_id", "stage_id", "marketing_event_id"):
         if field in data:
             clean[field] = check.uuid(data, field)
+    if "products_of_interest" in data:
+        clean["products_of_interest"] = _products(check, data["products_of_interest"])
     check.done()
     return clean
 
 
-async def _check_relations(uow: UnitOfWork, actor: CrmActor, clean: dict[str, Any]) -> None:
+async def _check_relations(uow: UnitOfWork, actor: CrmActor, clean: dict[str, Any], data: dict[str, Any],
+                           current: Deal | None = None) -> None:
+    """Owner, account, campaign attribution and the custom values (merged into ``clean["custom"]``)."""
     check = Fields()
+    if current is None or "custom" in data:
+        clean["custom"] = await custom_fields.validate_values(uow, "deal", data.get("custom"), check=check,
+                                                              current=current.custom if current else None)
+    if "marketing_event_id" in clean:
+        await attribution.check_event(uow, check, clean["marketing_event_id"],
+                                      current.marketing_event_id if current else None)
     if "owner_user_id" in clean and clean["owner_user_id"] is not None:
         owner = clean["owner_user_id"]
         if not actor.edits_all and owner != actor.user_id:
@@ -109,7 +141,7 @@ async def _check_relations(uow: UnitOfWork, actor: CrmActor, clean: dict[str, An
 
 # --- visibility --------------------------------------------------------------------------------------------------
 
-def _visible(actor: CrmActor) -> Any:
+def visible(actor: CrmActor) -> Any:
     """WHERE clause over ``deals JOIN accounts``: deals by owner rule, or deals on shared accounts."""
     by_owner = visible_clause(actor, Deal.owner_user_id)
     return None if by_owner is None else or_(by_owner, Account.is_shared.is_(True))
@@ -236,7 +268,7 @@ async def create(uow: UnitOfWork, actor: CrmActor, data: dict[str, Any]) -> Deal
     clean = _validated(data, partial=False)
     if "owner_user_id" not in clean:
         clean["owner_user_id"] = actor.user_id
-    await _check_relations(uow, actor, clean)
+    await _check_relations(uow, actor, clean, data)
     pipeline_id = clean.pop("pipeline_id", None)
     if pipeline_id is None:
         pipeline_id = (await pipelines.ensure_default(uow)).id
@@ -266,13 +298,13 @@ async def update(uow: UnitOfWork, actor: CrmActor, deal_id: uuid.UUID, data: dic
     deal = await _load(uow, actor, deal_id, for_update=True)
     _check_version(deal, expected_version)
     clean = _validated(data, partial=True)
-    await _check_relations(uow, actor, clean)
+    await _check_relations(uow, actor, clean, data, deal)
     before = snapshot(deal)
     for field, value in clean.items():
         setattr(deal, field, value)
     if deal.probability is None:
         deal.probability = (await _stage(uow, deal.pipeline_id, deal.stage_id)).probability
-    changes = audit.diff(before, snapshot(deal))
+    changes = custom_fields.changes(before, snapshot(deal))
     if changes:
         deal.version += 1
         deal.updated_at = utcnow()
@@ -292,7 +324,9 @@ async def list_deals(
     uow: UnitOfWork, actor: CrmActor, *, pipeline_id: uuid.UUID | None = None, stage_id: uuid.UUID | None = None,
     account_id: uuid.UUID | None = None, owner_user_id: uuid.UUID | None = None, status: str | None = None,
     include_archived: bool = False, sort: str = "-created", cursor: str | None = None, limit: int = 50,
+    marketing_event_id: uuid.UUID | None = None, custom: Sequence[tuple[str, str]] = (),
 ) -> PageOf[Deal]:
+    """``custom``: ``(cf.<key>[.gte|.lte], value)`` filters (see custom_fields.filter_clauses)."""
     limit = clamp_limit(limit)
     if sort not in SORTS:
         raise Invalid("Unknown sort.", [FieldError("sort", "one of: title, -title, created, -created")])
@@ -300,15 +334,17 @@ async def list_deals(
         raise Invalid("Unknown status.", [FieldError("status", "one of: open, won, lost")])
     column, descending = SORTS[sort]
     query = select(Deal).join(Account, Account.id == Deal.account_id)
-    limit_to = _visible(actor)
+    limit_to = visible(actor)
     if limit_to is not None:
         query = query.where(limit_to)
     if not include_archived:
         query = query.where(Deal.archived_at.is_(None))
     for col, value in ((Deal.pipeline_id, pipeline_id), (Deal.stage_id, stage_id), (Deal.account_id, account_id),
-                       (Deal.owner_user_id, owner_user_id)):
+                       (Deal.owner_user_id, owner_user_id), (Deal.marketing_event_id, marketing_event_id)):
         if value is not None:
             query = query.where(col == value)
+    for clause in await custom_fields.filter_clauses(uow, "deal", Deal.custom, custom):
+        query = query.where(clause)
     if status == "open":
         query = query.where(and_(Deal.won_at.is_(None), Deal.lost_at.is_(None)))
     elif status == "won":

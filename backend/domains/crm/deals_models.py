@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     ARRAY,
@@ -26,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db.base import TenantBase
-from backend.domains.crm.models import timestamp_column
+from backend.domains.crm.models import custom_column, custom_index, timestamp_column
 
 STAGE_KINDS = ("open", "won", "lost")
 # Deal fields a stage may require to be filled when a deal enters it.
@@ -87,11 +88,18 @@ class Deal(TenantBase):
     updated_at: Mapped[datetime] = timestamp_column()
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, server_default="1")
+    # Added by revision t0007 (declared last, in revision order).
+    custom: Mapped[dict[str, Any]] = custom_column()
+    marketing_event_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("marketing_events.id", ondelete="SET NULL"), index=True)
+    products_of_interest: Mapped[list[str]] = mapped_column(ARRAY(String(80)),
+                                                            server_default=text("'{}'::varchar[]"))
 
     __table_args__ = (
         CheckConstraint("probability >= 0 AND probability <= 100", name="probability"),
         Index("ix_deals_title_id", "title", "id"),
         Index("ix_deals_created_at_id", "created_at", "id"),
+        custom_index("deals"),
     )
 
 

@@ -26,6 +26,16 @@ def timestamp_column() -> Mapped[datetime]:
     return mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+def custom_column() -> Mapped[dict[str, Any]]:
+    """Custom field values ``{key: value}`` (revision t0007; numbers as strings, dates ISO)."""
+    return mapped_column(JSONB, server_default="{}")
+
+
+def custom_index(table: str) -> Index:
+    """GIN (jsonb_path_ops) index: ``custom @> {...}`` filters."""
+    return Index(f"ix_{table}_custom", "custom", postgresql_using="gin", postgresql_ops={"custom": "jsonb_path_ops"})
+
+
 class Account(TenantBase):
     """The client as the business sees it: a person, an organization or a group of them."""
 
@@ -47,6 +57,10 @@ class Account(TenantBase):
     updated_at: Mapped[datetime] = timestamp_column()
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, server_default="1")
+    # Added by revision t0007 (declared last, in revision order).
+    custom: Mapped[dict[str, Any]] = custom_column()
+    marketing_event_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("marketing_events.id", ondelete="SET NULL"), index=True)
 
     __table_args__ = (
         CheckConstraint("kind IN ('person', 'organization', 'group')", name="kind"),
@@ -54,6 +68,7 @@ class Account(TenantBase):
         Index("ix_accounts_name_id", "name", "id"),
         Index("ix_accounts_owner_user_id", "owner_user_id"),
         _trigram("ix_accounts_name_trgm", "name"),
+        custom_index("accounts"),
     )
 
 
@@ -103,8 +118,11 @@ class Contact(TenantBase):
     updated_at: Mapped[datetime] = timestamp_column()
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, server_default="1")
+    # Added by revision t0007 (declared last).
+    custom: Mapped[dict[str, Any]] = custom_column()
 
     __table_args__ = (
         _trigram("ix_contacts_full_name_trgm", "full_name"),
         _trigram("ix_contacts_email_trgm", "email"),
+        custom_index("contacts"),
     )
