@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 ASSETS := web/static/vendor/htmx.min.js
 
-.PHONY: run test lint typecheck bench clean
+.PHONY: run test lint typecheck bench bench-crm clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV) 2>/dev/null || \
@@ -35,6 +35,10 @@ typecheck: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.perf $(BENCH_ARGS)
+
+# CRM at the issue's volumes (1M contacts): seeds its own embedded database, ~10 minutes; BENCH_ARGS=--scale 0.1
+bench-crm: $(STAMP)
+	$(BIN)/python -m tests.perf.crm $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -72,7 +72,10 @@ def _main(argv: list[str] | None = None) -> int:
 
     seed = sub.add_parser("seed", help="fill a tenant with realistic CRM demo data")
     seed.add_argument("--tenant", required=True, help="tenant slug")
-    seed.add_argument("--size", choices=["tiny", "small", "medium"], default="small")
+    seed.add_argument("--size", choices=["tiny", "small", "medium", "large"], default="small",
+                      help="tiny/small/medium go through the services; large writes benchmark volumes in bulk "
+                      "(1M contacts at --scale 1)")
+    seed.add_argument("--scale", type=float, default=1.0, help="multiplier of the large volumes (0 < s <= 5)")
     seed.add_argument("--seed", type=int, default=7, help="random seed (same seed, same data)")
     seed.add_argument("--force", action="store_true", help="add data even if the tenant already has accounts")
     seed.add_argument("--data-dir")
@@ -101,7 +104,8 @@ def _main(argv: list[str] | None = None) -> int:
     if args.command == "seed":
         from backend.commands import seed_command
 
-        return seed_command(settings, args.tenant, size=args.size, seed=args.seed, force=args.force)
+        return seed_command(settings, args.tenant, size=args.size, seed=args.seed, force=args.force,
+                            scale=args.scale)
     if args.command == "tenants":
         from backend.commands import tenants_command
 

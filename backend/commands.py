@@ -162,8 +162,9 @@ async def _tenants(args: argparse.Namespace, settings: Settings) -> int:
     raise SystemExit(f"unknown action {action}")
 
 
-def seed_command(settings: Settings, slug: str, *, size: str, seed: int, force: bool) -> int:
+def seed_command(settings: Settings, slug: str, *, size: str, seed: int, force: bool, scale: float = 1.0) -> int:
     async def body(db: Database, _: Settings) -> int:
+        from backend.domains.crm.pipelines import ensure_default
         from backend.seeding import existing_accounts, print_progress, seed_crm
         from tenants.registry import registry
         from tenants.scope import tenant_scope
@@ -181,12 +182,56 @@ def seed_command(settings: Settings, slug: str, *, size: str, seed: int, force: 
             if present and not force:
                 print(f"{slug} already has {present} accounts; use --force to add more", file=sys.stderr)
                 return 1
+            if size == "large":
+                pipeline = await ensure_default(uow)
+        if size == "large":
+            return await _seed_large(tenant, slug, pipeline.id, seed, scale)
+        async with tenant_scope(tenant) as uow:
             report = await seed_crm(uow, owner, size=size, seed=seed, progress=print_progress)
         print(f"seeded {slug}: {report.accounts} accounts, {report.legal_entities} legal entities, "
               f"{report.contacts} contacts, {report.deals} deals ({report.won} won, {report.lost} lost)")
         return 0
 
     return _run(settings, body)
+
+
+async def _seed_large(tenant: Any, slug: str, pipeline_id: Any, seed: int, scale: float) -> int:
+    from backend.seeding import print_progress
+    from backend.seeding_bulk import Plan, seed_bulk, seeded_with
+    from tenants.scope import tenant_scope
+
+    members = await member_ids(tenant.id)
+    try:
+        plan = Plan.at_scale(scale, seed, tuple(members))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    async with tenant_scope(tenant) as uow:
+        if await seeded_with(uow, seed):
+            print(f"error: {slug} was already seeded in bulk with --seed {seed}; pick another seed",
+                  file=sys.stderr)
+            return 1
+    print(f"seeding {slug} at scale {scale}: {plan.accounts:,} accounts, {plan.contacts:,} contacts, "
+          f"{plan.deals:,} deals, up to {plan.interactions:,} interactions, owned by {len(members)} members",
+          file=sys.stderr, flush=True)
+    report = await seed_bulk(lambda: tenant_scope(tenant), plan, pipeline_id, print_progress)
+    print(f"seeded {slug}: " + ", ".join(f"{n:,} {table} ({report.seconds[table]} s)"
+                                         for table, n in report.counts.items()))
+    return 0
+
+
+async def member_ids(tenant_id: Any) -> list[Any]:
+    """Members who can own CRM records (owner, admin, manager, rep), oldest first."""
+    from sqlalchemy import select
+
+    from backend.domains.identity.models import Membership
+    from tenants.scope import shared_scope
+
+    async with shared_scope() as uow:
+        query = (select(Membership.user_id).where(Membership.tenant_id == tenant_id,
+                                                  Membership.role.in_(("owner", "admin", "manager", "rep")))
+                 .order_by(Membership.created_at, Membership.user_id))
+        return list((await uow.session.execute(query)).scalars())
 
 
 async def first_owner(tenant_id: Any) -> Any:

@@ -75,7 +75,7 @@ async def test_tenant_models_match_the_replayed_tenant_tree(fresh_database: Make
         await conn.execute(text("SELECT set_config('search_path', :p, true)"), {"p": f'"{replayed}"'})
         assert (await conn.execute(text("SELECT current_schema()"))).scalar_one() == replayed
         diffs = await conn.run_sync(_differences, tenant_metadata, {})
-    assert diffs == []
+    assert diffs == [], [(d[0], getattr(d[1], "name", d[1]), [str(e) for e in getattr(d[1], "expressions", [])]) for d in diffs]
 
 
 async def test_shared_models_match_the_shared_tree(fresh_database: MakeDatabase) -> None:
@@ -90,7 +90,7 @@ async def test_shared_models_match_the_shared_tree(fresh_database: MakeDatabase)
             _differences, shared_metadata,
             {"include_schemas": True, "include_name": include_name, "version_table_schema": "shared"},
         )
-    assert diffs == []
+    assert diffs == [], [(d[0], getattr(d[1], "name", d[1]), [str(e) for e in getattr(d[1], "expressions", [])]) for d in diffs]
 
 
 async def test_shared_tree_builds_exactly_what_the_models_declare(fresh_database: MakeDatabase) -> None:

@@ -41,6 +41,10 @@ PostgreSQL and Redis through `tests/harness.start_servers` (embedded, unless `TA
 4. **Provisioning design comparison** at the largest size: the head-DDL snapshot
    (`provisioning.create_tenant` in one `shared_scope` transaction) vs. handing out a pre-created schema
    with `ALTER SCHEMA … RENAME` (simulated in the benchmark with plain SQL; same transaction shape).
+5. **CRM at volume** (`make bench-crm` = `.venv/bin/python -m tests.perf.crm [--scale 1] [--samples 200]`, its own
+   "CRM at scale" sections): one tenant seeded by `tandem seed --size large` (1,000,000 contacts, 200,000
+   accounts, 2,000,000 interactions at scale 1), then over real HTTP against uvicorn: search p95 < 50 ms,
+   account card with timeline p95 < 30 ms, segment count on all contacts < 300 ms, funnel over a year < 300 ms.
 
 Options: `--quick` (0/50/200 tenants, fewer samples: a smoke run, not the goals' sizes), `--sizes 0,1000,5000`,
 `--signups N`, `--fleet N`, `--provision-samples N`, `--no-cli`, `--no-memory`, `--no-write`, `--max-minutes M`.
@@ -148,10 +152,14 @@ def render(result: BenchResult) -> str:
 
 def write(result: BenchResult, doc: Path = DOC) -> Path:
     """Replace this day's section of the same mode, else append one; create the file with its header."""
-    section = render(result)
+    return replace_section(doc, render(result), END)
+
+
+def replace_section(doc: Path, section: str, end: str) -> Path:
+    """Replace the section that starts with the same marker line (its first line) up to ``end``, else append."""
     current = doc.read_text(encoding="utf-8") if doc.exists() else HEADER
     marker = section.splitlines()[0]
-    pattern = re.compile(re.escape(marker) + r".*?" + re.escape(END) + r"\n?", re.DOTALL)
+    pattern = re.compile(re.escape(marker) + r".*?" + re.escape(end) + r"\n?", re.DOTALL)
     if pattern.search(current):
         updated = pattern.sub(lambda _: section, current, count=1)
     else:

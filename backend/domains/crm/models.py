@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, func, text
+from sqlalchemy import ARRAY, Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, func, literal_column, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -20,6 +20,20 @@ CONTACT_ROLES = ("decision_maker", "payer", "user", "influencer", "other")
 def _trigram(name: str, column: str) -> Index:
     """A GIN trigram index (typo-tolerant search); the operator class lives in schema ``ext``."""
     return Index(name, column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"})
+
+
+def _fulltext(name: str, column: str) -> Index:
+    """A GIN index over the 'simple' tsvector of a name (word matches ranked with ts_rank, any word order)."""
+    return Index(name, text(f"to_tsvector('simple'::regconfig, {column}::text)"), postgresql_using="gin")
+
+
+def _trigram_expression(name: str, expression: str) -> Index:
+    return Index(name, literal_column(expression).label("expr"), postgresql_using="gin",
+                 postgresql_ops={"expr": "gin_trgm_ops"})
+
+
+# Tax ids are searched by their letters and digits only ("2208162517" finds "220-81-62517").
+TAX_DIGITS = "regexp_replace(tax_id::text, '[^0-9A-Za-z]'::text, ''::text, 'g'::text)"
 
 
 def timestamp_column() -> Mapped[datetime]:
@@ -69,6 +83,7 @@ class Account(TenantBase):
         Index("ix_accounts_owner_user_id", "owner_user_id"),
         _trigram("ix_accounts_name_trgm", "name"),
         custom_index("accounts"),
+        _fulltext("ix_accounts_name_fts", "name"),
     )
 
 
@@ -92,6 +107,8 @@ class LegalEntity(TenantBase):
     __table_args__ = (
         _trigram("ix_legal_entities_registered_name_trgm", "registered_name"),
         _trigram("ix_legal_entities_tax_id_trgm", "tax_id"),
+        _fulltext("ix_legal_entities_registered_name_fts", "registered_name"),
+        _trigram_expression("ix_legal_entities_tax_digits_trgm", TAX_DIGITS),
     )
 
 
@@ -125,4 +142,6 @@ class Contact(TenantBase):
         _trigram("ix_contacts_full_name_trgm", "full_name"),
         _trigram("ix_contacts_email_trgm", "email"),
         custom_index("contacts"),
+        _fulltext("ix_contacts_full_name_fts", "full_name"),
+        _trigram("ix_contacts_phone_trgm", "phone"),
     )

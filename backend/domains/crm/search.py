@@ -1,27 +1,39 @@
-"""One search box over accounts, legal entities and contacts: typo-tolerant, ranked, visibility-aware.
+"""One search box over accounts, legal entities and contacts: full-text + fuzzy, ranked, visibility-aware.
 
-Matching uses pg_trgm (GIN trigram indexes from revision t0004): a substring match (ILIKE), trigram
-similarity (``%``) and word similarity (``%>``, a whole word inside a longer name), so "hanbt" finds
-"Hanbit Trading". Each kind is searched with its own query under the same visibility rules as its list,
-and the hits are merged by score.
+Two passes, both on GIN indexes (revisions t0004 and t0009), so the cost follows the number of matches looked at,
+not the size of the tenant:
+
+1. **precise**: a substring (ILIKE on trigram indexes), the words in any order (``to_tsvector('simple', …) @@
+   websearch_to_tsquery``), an e-mail fragment, the digits of a phone or tax id;
+2. **fuzzy**, only when the precise pass found fewer hits than asked for: trigram similarity (``%``, threshold
+   ``FUZZY_THRESHOLD``) and word similarity (``%>``: "hanbt" finds "Hanbit Trading").
+
+Each pass takes at most ``CANDIDATES`` rows per record kind (in index order) and ranks those: exact name first,
+then full-text rank, substring and trigram similarity. A very broad term ("Trading" among 200,000 accounts) thus
+returns well-matching rows quickly instead of ranking every match. Each kind is searched under the same
+visibility rule as its list, and the hits are merged by score.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import Select, case, false, func, literal, literal_column, or_, select, text
 
 from backend.db.keyset import contains_pattern
 from backend.db.uow import UnitOfWork
 from backend.domains.crm import contacts
-from backend.domains.crm.models import Account, Contact, LegalEntity
+from backend.domains.crm.models import TAX_DIGITS, Account, Contact, LegalEntity
 from backend.domains.crm.visibility import CrmActor, visible_clause
 from backend.kit.errors import FieldError, Invalid
 
 KINDS = ("account", "legal_entity", "contact")
+CANDIDATES = 200
+FUZZY_THRESHOLD = 0.45
+MIN_DIGITS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,16 +46,48 @@ class Hit:
     score: float
 
 
-def _match(column: Any, q: str) -> tuple[Any, Any]:
-    """(WHERE condition, score) for one text column."""
-    pattern = contains_pattern(q)
-    condition = or_(column.ilike(pattern, escape="\\"), column.op("%")(q), column.op("%>")(q))
-    score = (
+@dataclass(frozen=True, slots=True)
+class Term:
+    """The search text and its derived forms."""
+
+    q: str
+    fuzzy: bool
+
+    @property
+    def pattern(self) -> str:
+        return contains_pattern(self.q)
+
+    @property
+    def digits(self) -> str:
+        return "".join(ch for ch in self.q if ch.isalnum() and ch.isascii())
+
+    @property
+    def has_digits(self) -> bool:
+        return sum(ch.isdigit() for ch in self.q) >= MIN_DIGITS
+
+
+def _words(column: Any) -> Any:
+    return func.to_tsvector(text("'simple'::regconfig"), column)
+
+
+def _query(q: str) -> Any:
+    return func.websearch_to_tsquery(text("'simple'::regconfig"), q)
+
+
+def _name_match(column: Any, term: Term) -> Any:
+    """Index-backed condition on a name column for the current pass."""
+    if term.fuzzy:
+        return or_(column.op("%")(term.q), column.op("%>")(term.q))
+    return or_(column.ilike(term.pattern, escape="\\"), _words(column).op("@@")(_query(term.q)))
+
+
+def _name_score(column: Any, q: str) -> Any:
+    return (
         func.greatest(func.similarity(column, q), func.word_similarity(q, column))
-        + case((column.ilike(pattern, escape="\\"), 0.5), else_=0.0)
+        + case((column.ilike(contains_pattern(q), escape="\\"), 0.5), else_=0.0)
         + case((func.lower(column) == q.lower(), 1.0), else_=0.0)
+        + func.ts_rank(_words(column), _query(q))
     )
-    return condition, score
 
 
 async def search(uow: UnitOfWork, actor: CrmActor, q: str, *, kinds: tuple[str, ...] = KINDS,
@@ -56,55 +100,85 @@ async def search(uow: UnitOfWork, actor: CrmActor, q: str, *, kinds: tuple[str, 
         raise Invalid("Unknown record kinds.", [FieldError("kinds", "some of: account, legal_entity, contact")])
     if not 1 <= limit <= 50:
         raise Invalid("Invalid limit.", [FieldError("limit", "1-50")])
+    arms: dict[str, Callable[[UnitOfWork, CrmActor, Term, set[uuid.UUID]], Awaitable[list[Hit]]]] = {
+        "account": _accounts, "legal_entity": _legal_entities, "contact": _contacts}
     hits: list[Hit] = []
-    if "account" in kinds:
-        hits += await _accounts(uow, actor, q, limit)
-    if "legal_entity" in kinds:
-        hits += await _legal_entities(uow, actor, q, limit)
-    if "contact" in kinds:
-        hits += await _contacts(uow, actor, q, limit)
+    seen: set[uuid.UUID] = set()
+    for fuzzy in (False, True):
+        if fuzzy:
+            if len(hits) >= limit or len(q) < 3:
+                break
+            await uow.session.execute(text("SELECT set_config('pg_trgm.similarity_threshold', :t, true)"),
+                                      {"t": str(FUZZY_THRESHOLD)})
+        term = Term(q, fuzzy)
+        for kind in kinds:
+            found = await arms[kind](uow, actor, term, seen)
+            seen.update(h.id for h in found)
+            hits += found
     hits.sort(key=lambda h: (-h.score, h.title.lower(), str(h.id)))
     return hits[:limit]
 
 
-async def _accounts(uow: UnitOfWork, actor: CrmActor, q: str, limit: int) -> list[Hit]:
-    condition, score = _match(Account.name, q)
-    query = select(Account.id, Account.name, Account.status, score.label("score")).where(
-        condition, Account.archived_at.is_(None))
+async def _ranked(uow: UnitOfWork, candidates: Select[Any], score: Callable[[Any], Any],
+                  limit: int = CANDIDATES) -> list[Any]:
+    """Rank at most ``limit`` candidate rows (taken in index order) by ``score`` over the subquery's columns."""
+    sub = candidates.limit(limit).subquery()
+    rows = await uow.session.execute(select(sub, score(sub.c).label("score")).order_by(text("score DESC")))
+    return list(rows.all())
+
+
+def _not_seen(column: Any, seen: set[uuid.UUID]) -> Any:
+    return column.not_in(seen) if seen else literal(True)
+
+
+async def _accounts(uow: UnitOfWork, actor: CrmActor, term: Term, seen: set[uuid.UUID]) -> list[Hit]:
+    query = select(Account.id, Account.name, Account.status).where(
+        _name_match(Account.name, term), Account.archived_at.is_(None), _not_seen(Account.id, seen))
     if (limit_to := visible_clause(actor, Account.owner_user_id, Account.is_shared)) is not None:
         query = query.where(limit_to)
-    rows = (await uow.session.execute(query.order_by(score.desc()).limit(limit))).all()
+    rows = await _ranked(uow, query, lambda c: _name_score(c.name, term.q))
     return [Hit("account", r.id, r.name, r.status, r.id, float(r.score)) for r in rows]
 
 
-async def _legal_entities(uow: UnitOfWork, actor: CrmActor, q: str, limit: int) -> list[Hit]:
-    by_name, name_score = _match(LegalEntity.registered_name, q)
-    by_tax, tax_score = _match(func.coalesce(LegalEntity.tax_id, ""), q.replace(" ", ""))
-    score = func.greatest(name_score, tax_score)
+async def _legal_entities(uow: UnitOfWork, actor: CrmActor, term: Term, seen: set[uuid.UUID]) -> list[Hit]:
+    tax_digits = literal_column(TAX_DIGITS.replace("tax_id", "legal_entities.tax_id"))
+    by_tax = (tax_digits.like(contains_pattern(term.digits)) if term.has_digits and not term.fuzzy
+              else false())
     query = (
         select(LegalEntity.id, LegalEntity.registered_name, LegalEntity.tax_id, LegalEntity.account_id,
-               score.label("score"))
+               case((by_tax, 1.5), else_=0.0).label("tax_hit"))
         .join(Account, Account.id == LegalEntity.account_id)
-        .where(or_(by_name, by_tax), LegalEntity.archived_at.is_(None))
+        .where(or_(_name_match(LegalEntity.registered_name, term), by_tax), LegalEntity.archived_at.is_(None),
+               _not_seen(LegalEntity.id, seen))
     )
     if (limit_to := visible_clause(actor, Account.owner_user_id, Account.is_shared)) is not None:
         query = query.where(limit_to)
-    rows = (await uow.session.execute(query.order_by(score.desc()).limit(limit))).all()
+    rows = await _ranked(uow, query, lambda c: c.tax_hit + _name_score(c.registered_name, term.q))
     return [Hit("legal_entity", r.id, r.registered_name, r.tax_id, r.account_id, float(r.score)) for r in rows]
 
 
-async def _contacts(uow: UnitOfWork, actor: CrmActor, q: str, limit: int) -> list[Hit]:
-    by_name, name_score = _match(Contact.full_name, q)
-    by_email, email_score = _match(func.coalesce(Contact.email, ""), q.lower())
-    by_phone = and_(literal(any(ch.isdigit() for ch in q)),
-                    func.coalesce(Contact.phone, "").like(contains_pattern("".join(ch for ch in q if ch.isdigit()))))
-    score = func.greatest(name_score, email_score, case((by_phone, 0.8), else_=0.0))
+async def _contacts(uow: UnitOfWork, actor: CrmActor, term: Term, seen: set[uuid.UUID]) -> list[Hit]:
+    by_email = (Contact.email.op("%")(term.q.lower()) if term.fuzzy
+                else Contact.email.ilike(contains_pattern(term.q.lower()), escape="\\"))
+    phone_digits = "".join(ch for ch in term.q if ch.isdigit())
+    by_phone = (Contact.phone.like(contains_pattern(phone_digits)) if term.has_digits and not term.fuzzy
+                else false())
     query = (
-        select(Contact.id, Contact.full_name, Contact.email, Contact.account_id, score.label("score"))
+        select(Contact.id, Contact.full_name, Contact.email, Contact.account_id,
+               case((by_phone, 0.8), else_=0.0).label("phone_hit"))
         .outerjoin(Account, Account.id == Contact.account_id)
-        .where(or_(by_name, by_email, by_phone), Contact.archived_at.is_(None))
+        .where(or_(_name_match(Contact.full_name, term), by_email, by_phone), Contact.archived_at.is_(None),
+               _not_seen(Contact.id, seen))
     )
     if (limit_to := contacts.visible(actor)) is not None:
         query = query.where(limit_to)
-    rows = (await uow.session.execute(query.order_by(score.desc()).limit(limit))).all()
+
+    def score(c: Any) -> Any:
+        email = func.coalesce(c.email, "")
+        by_mail = func.greatest(func.similarity(email, term.q.lower()),
+                                case((email.ilike(contains_pattern(term.q.lower()), escape="\\"), 0.9), else_=0.0))
+        return func.greatest(_name_score(c.full_name, term.q), by_mail, c.phone_hit)
+
+    rows = await _ranked(uow, query, score)
     return [Hit("contact", r.id, r.full_name, r.email, r.account_id, float(r.score)) for r in rows]
+
