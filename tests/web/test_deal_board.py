@@ -45,7 +45,8 @@ async def test_move_win_and_lose_with_a_required_reason(owner, company, client) 
     assert (await stage_of(client, company, deal["id"]))[0] == "Proposal"
     no_reason = await owner.submit(f"/t/{company.slug}/deals/", f"/t/{company.slug}/deals/{deal['id']}/lose",
                                    data={"reason": "  "})
-    assert no_reason.status_code == 303
+    assert no_reason.status_code == 422  # the board again, the refusal next to the card
+    assert "A reason is required to mark a deal as lost." in no_reason.text
     assert (await stage_of(client, company, deal["id"]))[0] == "Proposal"  # refused: nothing changed
     lost = await owner.submit(f"/t/{company.slug}/deals/", f"/t/{company.slug}/deals/{deal['id']}/lose",
                               data={"reason": "Chose a competitor"})
@@ -65,7 +66,7 @@ async def test_viewers_see_the_board_without_buttons_and_cannot_post(company, cl
     assert board.status_code == 200
     assert f'action="/t/{company.slug}/deals/{deal["id"]}/win"' not in board.text
     tried = await browser.submit(f"/t/{company.slug}/deals/", f"/t/{company.slug}/deals/{deal['id']}/win")
-    assert tried.status_code == 303  # back to the board with an error flash
+    assert tried.status_code == 403  # read-only roles are refused, nothing is written
     assert (await stage_of(client, company, deal["id"]))[0] == "Qualification"
     forged = await browser.post(f"/t/{company.slug}/deals/{deal['id']}/win", {})
     assert forged.status_code == 403  # no CSRF token
