@@ -32,7 +32,8 @@ class Field:
     """How a stored field is shown: its label (translated when shown) and what kind of value it holds."""
 
     label: str
-    kind: str = "text"  # text, code, codes, list, bool, number, percent, date, datetime, member, account, stage, pipeline
+    # text, code, codes, list, bool, number, percent, date, datetime, member, account, stage, pipeline
+    kind: str = "text"
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from backend.domains.audit import service as audit
 from backend.domains.crm import accounts, deals, pipelines
+from backend.domains.crm.deals import StageTotal
 from backend.domains.crm.deals_models import Deal, DealStageMove, PipelineStage
 from backend.domains.crm.models import Account
 from backend.domains.crm.visibility import CrmActor, can_see
@@ -63,7 +64,7 @@ class Column:
     stage: PipelineStage
     deals: list[Deal]
     more: bool
-    total: deals.StageTotal
+    total: StageTotal
     sums: list[str]
 
 
@@ -116,7 +117,7 @@ async def board_context(pg: Page, actor: CrmActor, filters: BoardFilters,
     for stage in view.stages:
         page = await deals.list_deals(pg.uow, actor, pipeline_id=view.pipeline.id, stage_id=stage.id,
                                       owner_user_id=owner_id, q=filters.q or None, limit=PER_COLUMN)
-        total = totals.get(stage.id, deals.StageTotal())
+        total = totals.get(stage.id, StageTotal())
         columns.append(Column(stage, page.items, page.next_cursor is not None, total, _sums(total.sums, currency)))
     shown = [d for c in columns for d in c.deals]
     return {

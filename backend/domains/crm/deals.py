@@ -8,10 +8,11 @@ Visibility: a deal follows crm/visibility on its own owner; reps also see (and w
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as default
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, func, or_, select
 
@@ -294,12 +295,15 @@ class StageTotal:
     """How many deals a stage holds and what they add up to, per currency (None: amounts without currency)."""
 
     count: int = 0
-    sums: dict[str | None, Decimal] = field(default_factory=dict)
+    sums: dict[str | None, Decimal] = default(default_factory=dict)
 
 
-def _filtered(query: Select[Any], actor: CrmActor, *, pipeline_id: uuid.UUID | None, stage_id: uuid.UUID | None,
+Query = TypeVar("Query", bound=Select[*tuple[Any, ...]])
+
+
+def _filtered(query: Query, actor: CrmActor, *, pipeline_id: uuid.UUID | None, stage_id: uuid.UUID | None,
               account_id: uuid.UUID | None, owner_user_id: uuid.UUID | None, status: str | None, q: str | None,
-              include_archived: bool) -> Select[Any]:
+              include_archived: bool) -> Query:
     """``query`` (over ``deals JOIN accounts``) limited to the visible deals matching the filters."""
     if status is not None and status not in STATUSES:
         raise Invalid("Unknown status.", [FieldError("status", "one of: open, won, lost")])
@@ -353,10 +357,11 @@ async def stage_totals(uow: UnitOfWork, actor: CrmActor, pipeline_id: uuid.UUID,
     query = _filtered(query, actor, pipeline_id=pipeline_id, stage_id=None, account_id=None,
                       owner_user_id=owner_user_id, status=None, q=q, include_archived=False)
     totals: dict[uuid.UUID, StageTotal] = {}
-    for stage_id, currency, count, amount in (await uow.session.execute(
-            query.group_by(Deal.stage_id, Deal.currency).order_by(Deal.stage_id, Deal.currency))).all():
-        total = totals.setdefault(stage_id, StageTotal())
-        total.count += int(count)
-        if amount is not None:
-            total.sums[currency] = total.sums.get(currency, Decimal(0)) + Decimal(amount)
+    rows = await uow.session.execute(query.group_by(Deal.stage_id, Deal.currency).order_by(Deal.stage_id,
+                                                                                            Deal.currency))
+    for row in rows.all():
+        total = totals.setdefault(row[0], StageTotal())
+        total.count += int(row[2])
+        if row[3] is not None:
+            total.sums[row[1]] = total.sums.get(row[1], Decimal(0)) + Decimal(row[3])
     return totals
