@@ -13,6 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from babel import numbers
 from sqlalchemy import select
 
 from backend.db.uow import UnitOfWork
@@ -32,7 +33,7 @@ class Field:
     """How a stored field is shown: its label (translated when shown) and what kind of value it holds."""
 
     label: str
-    # text, code, codes, list, bool, number, percent, date, datetime, member, account, stage, pipeline
+    # text, code, codes, list, bool, number, amount, percent, date, datetime, member, account, stage, pipeline
     kind: str = "text"
 
 
@@ -61,7 +62,7 @@ ACCOUNT_FIELDS: dict[str, Field] = {
 }
 DEAL_FIELDS: dict[str, Field] = {
     "title": Field(i18n.lazy("Title")), "account_id": Field(i18n.lazy("Account"), "account"),
-    "amount": Field(i18n.lazy("Amount"), "number"), "currency": Field(i18n.lazy("Currency")),
+    "amount": Field(i18n.lazy("Amount"), "amount"), "currency": Field(i18n.lazy("Currency")),
     "probability": Field(i18n.lazy("Probability"), "percent"),
     "expected_close_date": Field(i18n.lazy("Expected close date"), "date"),
     "owner_user_id": Field(i18n.lazy("Owner"), "member"), "next_action": Field(i18n.lazy("Next action")),
@@ -139,6 +140,8 @@ class _Formatter:
                 return ", ".join(label(v) if kind == "codes" else str(v) for v in value)
             if kind == "number":
                 return i18n.format_number(Decimal(str(value)))
+            if kind == "amount":
+                return numbers.format_decimal(Decimal(str(value)), format="#,##0.00", locale=i18n.current_locale.get())
             if kind == "percent":
                 return f"{i18n.format_number(Decimal(str(value)))} %"
             if kind == "date":
@@ -175,6 +178,7 @@ async def history_rows(uow: UnitOfWork, tenant_id: uuid.UUID, actor: CrmActor, e
         "pipeline": await _names(uow, Pipeline, Pipeline.name, _ids(entries, fields, "pipeline")),
     }
     show = _Formatter(references)
+    order = {name: position for position, name in enumerate(fields)}
     rows: list[HistoryRow] = []
     for entry in entries:
         if entry.actor_user_id is not None:
@@ -184,7 +188,7 @@ async def history_rows(uow: UnitOfWork, tenant_id: uuid.UUID, actor: CrmActor, e
         else:
             who = i18n.gettext("System")
         changes = []
-        for name, change in (entry.changes or {}).items():
+        for name, change in sorted((entry.changes or {}).items(), key=lambda item: order.get(item[0], len(order))):
             before, after = change if isinstance(change, list) and len(change) == 2 else (None, change)
             spec = fields.get(name, Field(name))
             changes.append(Change(_field_label(name, fields), show(spec, before), show(spec, after)))

@@ -67,7 +67,7 @@ async def test_edit_saves_changed_fields_with_the_version(owner, company, client
     page = await owner.get(card_url(company, deal))
     history = text_of(assert_page(page, 200, "New title").split("<h2>History</h2>", 1)[1])
     assert "Title: Old title → New title" in history
-    assert "Amount: 100 → 2,500.75" in history
+    assert "Amount: 100.00 → 2,500.75" in history
     assert "Expected close date: — → Mar 1, 2031" in history
     # the same form again changes nothing and says so
     again = await owner.submit(card_url(company, deal), data={"version": "2", "title": "New title"})
