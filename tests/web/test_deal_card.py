@@ -188,6 +188,7 @@ async def test_stage_buttons_win_lose_with_reason_and_reopen(owner, company, cli
     no_reason = await owner.submit(url, f"{url}/lose", data={"version": "2", "reason": " ", "return_to": "card"})
     assert_page(no_reason, 422, "A reason is required to mark a deal as lost.")
     assert 'id="e-reason"' in no_reason.text
+    assert '<details class="lose-details" open>' in no_reason.text  # the error is not hidden in a closed box
     lost = await owner.submit(url, f"{url}/lose", data={"version": "2", "reason": "Budget cut", "return_to": "card"})
     assert_redirect(lost, url)
     page = await owner.get(url)
