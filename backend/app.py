@@ -35,6 +35,7 @@ from backend.queue import arq_sender, connect
 from tenants.registry import registry
 from web.pages.account import AccountPages
 from web.pages.crm_accounts import AccountPages as CrmAccountPages
+from web.pages.crm_contacts import ContactPages
 from web.pages.crm_deals import DealPages
 from web.pages.keys import ApiKeyPages
 from web.pages.password import PasswordPages
@@ -91,7 +92,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             MarketingEventController,
             healthz, readyz,
             PublicPages, TenantPages, AccountPages, PasswordPages, ApiKeyPages, SettingsPages, CrmAccountPages,
-            DealPages,
+            DealPages, ContactPages,
             static_router(),
         ],
         template_config=template_config(),

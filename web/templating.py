@@ -27,6 +27,10 @@ VALUE_LABELS = {
     "lead": "Lead", "prospect": "Prospect", "customer": "Customer", "churned": "Churned",
     "person": "Person", "organization": "Organization", "group": "Group",
     "create": "Created", "update": "Changed", "archive": "Archived", "restore": "Restored", "delete": "Deleted",
+    "move": "Moved", "win": "Won", "lose": "Lost", "reopen": "Reopened",
+    "open": "Open", "won": "Won", "lost": "Lost",
+    "decision_maker": "Decision maker", "payer": "Payer", "user": "User", "influencer": "Influencer",
+    "other": "Other",
 }
 
 

@@ -19,6 +19,7 @@ from backend.kit.errors import DomainError
 from backend.kit.modules import NavItem, add_nav
 from web import i18n
 from web.context import MODULE_OPT, ROLES_OPT, Page, tenant_page
+from web.history import ACCOUNT_FIELDS, history_rows
 from web.render import attempt, field_errors, redirect, render
 
 Form = URLEncodedBody[dict[str, str]]
@@ -81,5 +82,7 @@ class AccountPages(Controller):
         entities = await legal_entities.list_entities(pg.uow, actor, account_id=account.id, limit=50)
         people = await contacts.list_contacts(pg.uow, actor, account_id=account.id, limit=50)
         history = await audit.history(pg.uow, "account", str(account.id), limit=20)
+        assert pg.tenant is not None
+        rows = await history_rows(pg.uow, pg.tenant.id, actor, history.items, ACCOUNT_FIELDS)
         return render(pg, "crm/account_card.html", account=account, entities=entities.items,
-                      people=people.items, history=history.items)
+                      people=people.items, history=rows)

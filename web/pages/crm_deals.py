@@ -1,28 +1,58 @@
-"""Deals board: the default pipeline's stages as columns; move, win and lose with buttons."""
+"""Deals pages: the kanban board (pipeline, owner and title filters; drag and drop, with buttons as the keyboard
+and no-JS path; a dialog asks for the lost reason) and the deal card (fields with an edit form, stage progress,
+stage history, audit history).
+
+Every action carries the deal's ``version`` (If-Match semantics): a stale board or card is not written over, the
+reader gets a clear message and the current state instead. Scripted requests (``HX-Request``) get the board
+fragment back with the message; plain form posts get a redirect, or the page again with the errors.
+"""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, URLEncodedBody
+from litestar.params import FromPath, FromQuery, Parameter, URLEncodedBody
 from litestar.response import Redirect, Template
-from sqlalchemy import select
 
-from backend.domains.crm import deals, pipelines
-from backend.domains.crm.deals_models import PipelineStage
-from backend.domains.crm.models import Account
+from backend.domains.crm import deals
+from backend.domains.crm.deals_models import Deal, PipelineStage
+from backend.kit.errors import DomainError, Forbidden
 from backend.kit.modules import NavItem, add_nav
 from web import i18n
 from web.context import Page, tenant_page
 from web.pages.crm_accounts import CRM_PAGE, crm_actor
-from web.render import attempt, redirect, render
+from web.pages.deal_views import (
+    BoardFilters,
+    board_context,
+    card_context,
+    card_error,
+    changed_fields,
+    current_values,
+)
+from web.render import attempt, field_errors, redirect, render
 
 Form = URLEncodedBody[dict[str, str]]
 add_nav("crm", NavItem("Deals", "deals"))
-PER_COLUMN = 100
+STALE_BOARD = i18n.lazy("“%(title)s” was changed by someone else meanwhile. The board now shows its current state; "
+                        "try again if you still want to.")
+STALE_CARD = i18n.lazy("This deal was changed by someone else meanwhile. The page now shows its current state; "
+                       "try again if you still want to.")
+Action = Callable[[int | None], Awaitable[Deal]]
+
+
+def _version(data: dict[str, str]) -> int | None:
+    """The version the form was rendered with; a mangled one never matches (so nothing is overwritten)."""
+    raw = str(data.get("version", "")).strip()
+    if not raw:
+        return None
+    return int(raw) if raw.isdigit() and len(raw) < 10 else -1
+
+
+def _scripted(pg: Page) -> bool:
+    return bool(pg.request.headers.get("hx-request"))
 
 
 class DealPages(Controller):
@@ -31,49 +61,112 @@ class DealPages(Controller):
     include_in_schema = False
 
     @get("/", opt=CRM_PAGE)
-    async def board(self, pg: NamedDependency[Page]) -> Template:
+    async def board(
+        self, pg: NamedDependency[Page],
+        pipeline: FromQuery[str] = Parameter(default="", max_length=40),
+        owner: FromQuery[str] = Parameter(default="all", max_length=10),
+        q: FromQuery[str] = Parameter(default="", max_length=200),
+    ) -> Template:
+        filters = BoardFilters.parse({"pipeline": pipeline, "owner": owner, "q": q})
+        context = await board_context(pg, crm_actor(pg), filters)
+        template = "crm/_board.html" if _scripted(pg) else "crm/deals_board.html"
+        return render(pg, template, **context)
+
+    @get("/{deal_id:uuid}", opt=CRM_PAGE)
+    async def card(self, pg: NamedDependency[Page], deal_id: FromPath[uuid.UUID]) -> Template:
+        context = await card_context(pg, crm_actor(pg), deal_id)
+        return render(pg, "crm/deal_card.html", values=current_values(context["deal"]), errors={}, **context)
+
+    @post("/{deal_id:uuid}", opt=CRM_PAGE)
+    async def edit(self, pg: NamedDependency[Page], deal_id: FromPath[uuid.UUID], data: Form) -> Template | Redirect:
         actor = crm_actor(pg)
-        pipeline = await pipelines.ensure_default(pg.uow)
-        stages = list((await pg.uow.session.execute(
-            select(PipelineStage).where(PipelineStage.pipeline_id == pipeline.id)
-            .order_by(PipelineStage.position, PipelineStage.id))).scalars())
-        columns = []
-        for stage in stages:
-            page = await deals.list_deals(pg.uow, actor, pipeline_id=pipeline.id, stage_id=stage.id, limit=PER_COLUMN)
-            columns.append((stage, page.items, page.next_cursor is not None))
-        account_ids = {d.account_id for _, items, _ in columns for d in items}
-        names: dict[uuid.UUID, str] = {}
-        if account_ids:
-            rows = await pg.uow.session.execute(select(Account.id, Account.name).where(Account.id.in_(account_ids)))
-            names = {r.id: r.name for r in rows}
-        open_stages = [s for s in stages if s.kind == "open"]
-        return render(pg, "crm/deals_board.html", pipeline=pipeline, columns=columns, names=names,
-                      open_stages=open_stages, may_write=actor.may_write)
+        _require_write(pg)
+        deal = await deals.get(pg.uow, actor, deal_id)
+        changes = changed_fields(deal, data)
+        if not changes:
+            return redirect(f"{pg.base}/deals/{deal_id}", i18n.gettext("Nothing to change."), "info")
+        _, error = await attempt(pg, lambda: deals.update(pg.uow, actor, deal_id, changes, _version(data)))
+        if error is None:
+            return redirect(f"{pg.base}/deals/{deal_id}", i18n.gettext("Deal saved."))
+        _reraise_access(error)
+        context = await card_context(pg, actor, deal_id)
+        submitted = {**current_values(context["deal"]), **{k: str(v) for k, v in data.items()}}
+        if error.code == "version_conflict":
+            # show what is stored now; the reader's input stays in the form, sent again only if they choose to
+            return render(pg, "crm/deal_card.html", status=error.status, values=submitted,
+                          errors={"__all__": i18n.gettext(STALE_CARD)}, **context)
+        return render(pg, "crm/deal_card.html", status=error.status, values=submitted, errors=field_errors(error),
+                      **context)
 
     @post("/{deal_id:uuid}/move", opt=CRM_PAGE)
-    async def move(self, pg: NamedDependency[Page], deal_id: FromPath[uuid.UUID], data: Form) -> Redirect:
+    async def move(self, pg: NamedDependency[Page], deal_id: FromPath[uuid.UUID], data: Form) -> Template | Redirect:
+        actor = crm_actor(pg)
         try:
             stage_id = uuid.UUID(str(data.get("stage_id", "")))
         except ValueError:
-            return redirect(f"{pg.base}/deals/", i18n.gettext("Choose a stage."), "error")
-        return await _outcome(pg, lambda: deals.move_stage(pg.uow, crm_actor(pg), deal_id, stage_id),
-                              i18n.gettext("Deal moved."))
+            stage_id = uuid.UUID(int=0)  # no such stage: the service says so next to the field
+
+        def done(deal: Deal, stage: PipelineStage | None, reopened: bool) -> str:
+            text = i18n.gettext("“%(title)s” reopened in %(stage)s.") if reopened else i18n.gettext(
+                "“%(title)s” moved to %(stage)s.")
+            return text % {"title": deal.title, "stage": stage.name if stage else ""}
+
+        return await _act(pg, deal_id, data, lambda v: deals.move_stage(pg.uow, actor, deal_id, stage_id, v), done)
 
     @post("/{deal_id:uuid}/win", opt=CRM_PAGE)
-    async def win(self, pg: NamedDependency[Page], deal_id: FromPath[uuid.UUID]) -> Redirect:
-        return await _outcome(pg, lambda: deals.win(pg.uow, crm_actor(pg), deal_id), i18n.gettext("Deal won."))
+    async def win(self, pg: NamedDependency[Page], deal_id: FromPath[uuid.UUID], data: Form) -> Template | Redirect:
+        actor = crm_actor(pg)
+        return await _act(pg, deal_id, data, lambda v: deals.win(pg.uow, actor, deal_id, v),
+                          lambda deal, _s, _r: i18n.gettext("“%(title)s” marked as won.") % {"title": deal.title})
 
     @post("/{deal_id:uuid}/lose", opt=CRM_PAGE)
-    async def lose(self, pg: NamedDependency[Page], deal_id: FromPath[uuid.UUID], data: Form) -> Redirect:
-        reason = str(data.get("reason", "")).strip()
-        return await _outcome(pg, lambda: deals.lose(pg.uow, crm_actor(pg), deal_id, reason),
-                              i18n.gettext("Deal marked as lost."))
+    async def lose(self, pg: NamedDependency[Page], deal_id: FromPath[uuid.UUID], data: Form) -> Template | Redirect:
+        actor = crm_actor(pg)
+        reason = str(data.get("reason", ""))
+        return await _act(pg, deal_id, data, lambda v: deals.lose(pg.uow, actor, deal_id, reason, v),
+                          lambda deal, _s, _r: i18n.gettext("“%(title)s” marked as lost.") % {"title": deal.title})
 
 
-async def _outcome(pg: Page, action: Any, done: str) -> Redirect:
-    _, error = await attempt(pg, action)
-    if error is not None:
-        reasons = "; ".join(i18n.gettext(e.reason) for e in error.errors)
-        text = i18n.gettext(error.detail) + (f" ({reasons})" if reasons else "")
-        return redirect(f"{pg.base}/deals/", text, "error")
-    return redirect(f"{pg.base}/deals/", done)
+def _require_write(pg: Page) -> None:
+    if not crm_actor(pg).may_write:
+        raise Forbidden("Your role cannot change this record.", "crm_read_only")
+
+
+def _reraise_access(error: DomainError) -> None:
+    """Not found and not allowed are answered with the error page (403/404), not a form shown again."""
+    if error.status in (403, 404):
+        raise error
+
+
+async def _act(pg: Page, deal_id: uuid.UUID, data: dict[str, str], action: Action,
+               done: Callable[[Deal, PipelineStage | None, bool], str]) -> Template | Redirect:
+    """Run a stage action for the board or the card, then answer the way the caller asked."""
+    _require_write(pg)
+    actor = crm_actor(pg)
+    on_card = data.get("return_to") == "card"
+    filters = BoardFilters.parse(data)
+    before = await deals.get(pg.uow, actor, deal_id)
+    was_closed, title = before.won_at is not None or before.lost_at is not None, before.title
+    deal, error = await attempt(pg, lambda: action(_version(data)))
+    if error is None and deal is not None:
+        stage = await pg.uow.session.get(PipelineStage, deal.stage_id)
+        message = done(deal, stage, was_closed and deal.won_at is None and deal.lost_at is None)
+        if on_card:
+            return redirect(f"{pg.base}/deals/{deal_id}", message)
+        if _scripted(pg):
+            context = await board_context(pg, actor, filters)
+            return render(pg, "crm/_board.html", message=message, level="success", **context)
+        return redirect(f"{pg.base}/deals/{filters.query()}", message)
+    assert error is not None
+    _reraise_access(error)
+    stale = error.code == "version_conflict"
+    if on_card:
+        context = await card_context(pg, actor, deal_id)
+        errors = {"__all__": i18n.gettext(STALE_CARD)} if stale else field_errors(error)
+        return render(pg, "crm/deal_card.html", status=error.status, values=current_values(context["deal"]),
+                      errors=errors, **context)
+    message = i18n.gettext(STALE_BOARD) % {"title": title} if stale else i18n.gettext(error.detail)
+    context = await board_context(pg, actor, filters, {deal_id: card_error(error, message)})
+    template = "crm/_board.html" if _scripted(pg) else "crm/deals_board.html"
+    return render(pg, template, status=error.status, message=message, level="error", **context)
+

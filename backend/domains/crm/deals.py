@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field as default
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 
-from backend.db.keyset import as_text, as_timestamp, keyset_page
+from backend.db.keyset import as_text, as_timestamp, contains_pattern, keyset_page
 from backend.db.uow import UnitOfWork
 from backend.domains.audit import service as audit
 from backend.domains.crm import attribution, custom_fields, pipelines
@@ -320,20 +322,26 @@ async def archive(uow: UnitOfWork, actor: CrmActor, deal_id: uuid.UUID, expected
     return deal
 
 
-async def list_deals(
-    uow: UnitOfWork, actor: CrmActor, *, pipeline_id: uuid.UUID | None = None, stage_id: uuid.UUID | None = None,
-    account_id: uuid.UUID | None = None, owner_user_id: uuid.UUID | None = None, status: str | None = None,
-    include_archived: bool = False, sort: str = "-created", cursor: str | None = None, limit: int = 50,
-    marketing_event_id: uuid.UUID | None = None, custom: Sequence[tuple[str, str]] = (),
-) -> PageOf[Deal]:
-    """``custom``: ``(cf.<key>[.gte|.lte], value)`` filters (see custom_fields.filter_clauses)."""
-    limit = clamp_limit(limit)
-    if sort not in SORTS:
-        raise Invalid("Unknown sort.", [FieldError("sort", "one of: title, -title, created, -created")])
+@dataclass(slots=True)
+class StageTotal:
+    """How many deals a stage holds and what they add up to, per currency (None: amounts without currency)."""
+
+    count: int = 0
+    sums: dict[str | None, Decimal] = default(default_factory=dict)
+
+
+Query = TypeVar("Query", bound=Select[*tuple[Any, ...]])
+
+
+async def _filtered(uow: UnitOfWork, query: Query, actor: CrmActor, *, pipeline_id: uuid.UUID | None = None,
+                    stage_id: uuid.UUID | None = None, account_id: uuid.UUID | None = None,
+                    owner_user_id: uuid.UUID | None = None, status: str | None = None, q: str | None = None,
+                    include_archived: bool = False, marketing_event_id: uuid.UUID | None = None,
+                    custom: Sequence[tuple[str, str]] = ()) -> Query:
+    """``query`` (over ``deals JOIN accounts``) limited to the visible deals matching the filters; ``custom``:
+    ``(cf.<key>[.gte|.lte], value)`` filters (see custom_fields.filter_clauses)."""
     if status is not None and status not in STATUSES:
         raise Invalid("Unknown status.", [FieldError("status", "one of: open, won, lost")])
-    column, descending = SORTS[sort]
-    query = select(Deal).join(Account, Account.id == Deal.account_id)
     limit_to = visible(actor)
     if limit_to is not None:
         query = query.where(limit_to)
@@ -351,9 +359,46 @@ async def list_deals(
         query = query.where(Deal.won_at.is_not(None))
     elif status == "lost":
         query = query.where(Deal.lost_at.is_not(None))
+    if q and q.strip():
+        query = query.where(Deal.title.ilike(contains_pattern(q.strip()), escape="\\"))
+    return query
+
+
+async def list_deals(
+    uow: UnitOfWork, actor: CrmActor, *, pipeline_id: uuid.UUID | None = None, stage_id: uuid.UUID | None = None,
+    account_id: uuid.UUID | None = None, owner_user_id: uuid.UUID | None = None, status: str | None = None,
+    q: str | None = None, include_archived: bool = False, sort: str = "-created", cursor: str | None = None,
+    limit: int = 50, marketing_event_id: uuid.UUID | None = None, custom: Sequence[tuple[str, str]] = (),
+) -> PageOf[Deal]:
+    """Visible deals; ``q`` matches anywhere in the title (case-insensitive)."""
+    limit = clamp_limit(limit)
+    if sort not in SORTS:
+        raise Invalid("Unknown sort.", [FieldError("sort", "one of: title, -title, created, -created")])
+    column, descending = SORTS[sort]
+    query = await _filtered(uow, select(Deal).join(Account, Account.id == Deal.account_id), actor,
+                            pipeline_id=pipeline_id, stage_id=stage_id, account_id=account_id,
+                            owner_user_id=owner_user_id, status=status, q=q, include_archived=include_archived,
+                            marketing_event_id=marketing_event_id, custom=custom)
     by_title = sort.lstrip("-") == "title"
     return await keyset_page(
         uow.session, query, sort_column=column, id_column=Deal.id, descending=descending, cursor=cursor,
         limit=limit, value_of=(lambda d: d.title) if by_title else (lambda d: d.created_at),
         parse_value=as_text if by_title else as_timestamp,
     )
+
+
+async def stage_totals(uow: UnitOfWork, actor: CrmActor, pipeline_id: uuid.UUID, *,
+                       owner_user_id: uuid.UUID | None = None, q: str | None = None) -> dict[uuid.UUID, StageTotal]:
+    """Per stage of a pipeline: the count of visible deals and their amounts summed per currency (one query)."""
+    query = (select(Deal.stage_id, Deal.currency, func.count(), func.sum(Deal.amount))
+             .join(Account, Account.id == Deal.account_id))
+    query = await _filtered(uow, query, actor, pipeline_id=pipeline_id, owner_user_id=owner_user_id, q=q)
+    totals: dict[uuid.UUID, StageTotal] = {}
+    rows = await uow.session.execute(query.group_by(Deal.stage_id, Deal.currency).order_by(Deal.stage_id,
+                                                                                            Deal.currency))
+    for row in rows.all():
+        total = totals.setdefault(row[0], StageTotal())
+        total.count += int(row[2])
+        if row[3] is not None:
+            total.sums[row[1]] = total.sums.get(row[1], Decimal(0)) + Decimal(row[3])
+    return totals

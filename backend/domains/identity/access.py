@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -79,6 +80,27 @@ async def list_members(
     if after:
         query = query.where(User.email > after)
     return [(m, u) for m, u in (await uow.session.execute(query)).all()]
+
+
+async def member_names(uow: UnitOfWork, tenant_id: uuid.UUID,
+                       user_ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
+    """Display names (full name, else email) of those of ``user_ids`` who are members of the tenant."""
+    wanted = {u for u in user_ids if u is not None}
+    if not wanted:
+        return {}
+    query = (select(User.id, User.full_name, User.email).join(Membership, Membership.user_id == User.id)
+             .where(Membership.tenant_id == tenant_id, User.id.in_(wanted)))
+    return {row.id: row.full_name or row.email for row in await uow.session.execute(query)}
+
+
+async def api_key_names(uow: UnitOfWork, tenant_id: uuid.UUID,
+                        key_ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
+    """Names of the tenant's API keys (revoked ones included: they still wrote history)."""
+    wanted = {k for k in key_ids if k is not None}
+    if not wanted:
+        return {}
+    query = select(ApiKey.id, ApiKey.name).where(ApiKey.tenant_id == tenant_id, ApiKey.id.in_(wanted))
+    return {row.id: row.name for row in await uow.session.execute(query)}
 
 
 async def _member(uow: UnitOfWork, tenant_id: uuid.UUID, user_id: uuid.UUID) -> Membership:
