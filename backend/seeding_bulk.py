@@ -7,11 +7,11 @@ for every deal, won/lost deals with their timestamps and reasons) and is determi
 row ``i`` of a table is a pure function of ``(seed, i)``; ids are ``md5(seed-table-i)`` so rows can reference one
 another without joins. It writes no audit rows (it is not user activity).
 
-Volumes at scale 1.0: 200,000 accounts, 180,000 legal entities (none for persons), 1,000,000 contacts, 200,000 deals with their
-stage history, and 2,000,000 interactions when the tenant schema has that table.
+Volumes at scale 1.0: 200,000 accounts, 180,000 legal entities (none for persons), 1,000,000 contacts, 200,000
+deals with their stage history, and 2,000,000 interactions when the tenant schema has that table.
 """
 
-# ruff: noqa: RUF001, S608 - demo names are Korean, Japanese and Russian; the SQL is built from constants only
+# ruff: noqa: RUF001 - demo names are Korean, Japanese and Russian (the SQL is built from constants only)
 from __future__ import annotations
 
 import time
@@ -157,7 +157,8 @@ class Plan:
     def owner(self, i: str, salt: int) -> str:
         """Owner of row ``i``: one of the members, one row in 8 unowned."""
         listed = "ARRAY[" + ", ".join(f"'{o}'::uuid" for o in self.owners) + "]"
-        return f"(CASE WHEN {_h(i, salt)} % 8 = 0 THEN NULL ELSE ({listed})[1 + {_h(i, salt + 1)} % {len(self.owners)}] END)"
+        pick = f"({listed})[1 + {_h(i, salt + 1)} % {len(self.owners)}]"
+        return f"(CASE WHEN {_h(i, salt)} % 8 = 0 THEN NULL ELSE {pick} END)"
 
 
 def accounts_sql(p: Plan) -> str:
@@ -218,8 +219,10 @@ def deals_sql(p: Plan) -> str:
     created = f"(now() - make_interval(days => 30 + {_h('i', s + 21)} % 700))"
     return f"""
 WITH st AS (SELECT array_agg(id ORDER BY position) AS ids, array_agg(probability ORDER BY position) AS probs,
-                   array_agg(kind ORDER BY position) AS kinds FROM pipeline_stages WHERE pipeline_id = CAST(:pipeline AS uuid)),
-     g AS (SELECT i, 1 + {_h('i', s + 22)} % 100 AS roll FROM generate_series(CAST(:lo AS integer), CAST(:hi AS integer)) AS i)
+                   array_agg(kind ORDER BY position) AS kinds
+            FROM pipeline_stages WHERE pipeline_id = CAST(:pipeline AS uuid)),
+     g AS (SELECT i, 1 + {_h('i', s + 22)} % 100 AS roll
+           FROM generate_series(CAST(:lo AS integer), CAST(:hi AS integer)) AS i)
 INSERT INTO deals (id, pipeline_id, stage_id, account_id, title, amount, currency, probability, expected_close_date,
                    owner_user_id, source_channel, lost_reason, won_at, lost_at, created_at, updated_at)
 SELECT {_id(p.seed, "deal", "i")}, CAST(:pipeline AS uuid), st.ids[x.stage], {_id(p.seed, 'account', account)},

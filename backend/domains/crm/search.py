@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, case, false, func, literal, literal_column, or_, select, text
+from sqlalchemy import ColumnElement, Select, case, false, func, literal, literal_column, or_, select, text
 
 from backend.db.keyset import contains_pattern
 from backend.db.uow import UnitOfWork
@@ -119,7 +119,7 @@ async def search(uow: UnitOfWork, actor: CrmActor, q: str, *, kinds: tuple[str, 
     return hits[:limit]
 
 
-async def _ranked(uow: UnitOfWork, candidates: Select[Any], score: Callable[[Any], Any],
+async def _ranked(uow: UnitOfWork, candidates: Select[*tuple[Any, ...]], score: Callable[[Any], Any],
                   limit: int = CANDIDATES) -> list[Any]:
     """Rank at most ``limit`` candidate rows (taken in index order) by ``score`` over the subquery's columns."""
     sub = candidates.limit(limit).subquery()
@@ -141,7 +141,7 @@ async def _accounts(uow: UnitOfWork, actor: CrmActor, term: Term, seen: set[uuid
 
 
 async def _legal_entities(uow: UnitOfWork, actor: CrmActor, term: Term, seen: set[uuid.UUID]) -> list[Hit]:
-    tax_digits = literal_column(TAX_DIGITS.replace("tax_id", "legal_entities.tax_id"))
+    tax_digits: ColumnElement[str] = literal_column(TAX_DIGITS.replace("tax_id", "legal_entities.tax_id"))
     by_tax = (tax_digits.like(contains_pattern(term.digits)) if term.has_digits and not term.fuzzy
               else false())
     query = (

@@ -27,7 +27,7 @@ def _typo(rng: random.Random, term: str) -> str:
 
 
 async def draw(conn: asyncpg.Connection, schema: str, plan: Plan, samples: int, seed: int = 1) -> Workload:
-    rng = random.Random(seed)  # noqa: S311 - benchmark sampling
+    rng = random.Random(seed)
     quoted = '"' + schema.replace('"', '') + '"'
 
     async def one(sql: str, table: str, count: int) -> list[asyncpg.Record]:
