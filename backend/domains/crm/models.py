@@ -34,7 +34,7 @@ class Account(TenantBase):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(16), server_default="organization")
-    parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"), index=True)
     status: Mapped[str] = mapped_column(String(16), server_default="lead")
     owner_user_id: Mapped[uuid.UUID | None] = mapped_column()
     is_shared: Mapped[bool] = mapped_column(Boolean, server_default="false")
@@ -47,6 +47,9 @@ class Account(TenantBase):
     updated_at: Mapped[datetime] = timestamp_column()
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, server_default="1")
+    # revision t0008: set when this account was merged into another one (it is archived then)
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"),
+                                                             index=True)
 
     __table_args__ = (
         CheckConstraint("kind IN ('person', 'organization', 'group')", name="kind"),
@@ -103,6 +106,9 @@ class Contact(TenantBase):
     updated_at: Mapped[datetime] = timestamp_column()
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, server_default="1")
+    # revision t0008: set when this contact was merged into another one (it is archived then)
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"),
+                                                             index=True)
 
     __table_args__ = (
         _trigram("ix_contacts_full_name_trgm", "full_name"),
