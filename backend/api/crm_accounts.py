@@ -51,6 +51,7 @@ class AccountOut(msgspec.Struct):
     updated_at: datetime
     archived_at: datetime | None
     version: int
+    merged_into_id: uuid.UUID | None = None  # set once merged into another account (which is the one to use)
 
 
 class AccountPage(msgspec.Struct):
@@ -60,7 +61,8 @@ class AccountPage(msgspec.Struct):
 
 def out(a: Account) -> AccountOut:
     return AccountOut(a.id, a.name, a.kind, a.status, a.parent_id, a.owner_user_id, a.is_shared, list(a.tags),
-                      a.source_channel, a.website, a.notes, a.created_at, a.updated_at, a.archived_at, a.version)
+                      a.source_channel, a.website, a.notes, a.created_at, a.updated_at, a.archived_at, a.version,
+                      a.merged_into_id)
 
 
 def with_etag(account: Account, status: int = 200) -> Response[AccountOut]:

@@ -61,6 +61,7 @@ class ContactOut(msgspec.Struct):
     updated_at: datetime
     archived_at: datetime | None
     version: int
+    merged_into_id: uuid.UUID | None = None  # set once merged into another contact (which is the one to use)
 
 
 class WarningOut(msgspec.Struct):
@@ -83,7 +84,7 @@ class ContactPage(msgspec.Struct):
 def _fields(c: Contact) -> tuple[Any, ...]:
     return (c.id, c.full_name, c.job_title, c.account_id, c.email, c.phone, list(c.roles or []), c.owner_user_id,
             c.email_consent, c.email_consent_at, c.email_consent_source, c.sms_consent, c.sms_consent_at,
-            c.sms_consent_source, c.created_at, c.updated_at, c.archived_at, c.version)
+            c.sms_consent_source, c.created_at, c.updated_at, c.archived_at, c.version, c.merged_into_id)
 
 
 def out(c: Contact) -> ContactOut:
