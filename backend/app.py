@@ -17,6 +17,8 @@ from backend.api.crm_accounts import AccountController
 from backend.api.crm_audit import AuditController
 from backend.api.crm_contacts import ContactController
 from backend.api.crm_deals import DealController, PipelineController
+from backend.api.crm_export import ExportController
+from backend.api.crm_imports import ImportController
 from backend.api.crm_legal_entities import LegalEntityController
 from backend.api.crm_merge import MergeController
 from backend.api.crm_search import SearchController
@@ -87,6 +89,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         route_handlers=[
             AuthController, TenantAdminController, AccountController, LegalEntityController, ContactController,
             PipelineController, DealController, AuditController, SearchController, MergeController,
+            ImportController, ExportController,
             healthz, readyz,
             PublicPages, TenantPages, AccountPages, PasswordPages, ApiKeyPages, SettingsPages, CrmAccountPages,
             DealPages,
