@@ -304,25 +304,33 @@ async def _run(uow: UnitOfWork, actor: CrmActor, row: CsvImport, mapping: dict[s
                 fail("owner_email", "no member of this company has this email")
             else:
                 data["owner_user_id"] = owner
-        if len(run.errors) == before:
-            await _attempt(uow, actor, row.entity, data, number, cells, run)
+        await _attempt(uow, actor, row.entity, data, number, cells, run, {e["column"] for e in run.errors[before:]})
         if len(run.errors) > before:
             run.bad_rows += 1
     return run
 
 
 async def _attempt(uow: UnitOfWork, actor: CrmActor, entity: str, data: dict[str, Any], number: int,
-                   cells: dict[str, str], run: _Run) -> None:
+                   cells: dict[str, str], run: _Run, reported: set[str | None]) -> None:
+    """The row through its service in a savepoint. A row with problems already found is still checked (for the
+    other columns' problems) and then undone; the service's complaints about reported columns are not repeated."""
     try:
         async with uow.savepoint():
             created_id, warnings = await _create(uow, actor, entity, data)
+            if reported:
+                raise _Undo
+    except _Undo:
+        return
     except DomainError as exc:
         for error in exc.errors or [FieldError("row", exc.detail)]:
-            run.add_error(number, error.field, error.reason, cells)
+            column = run.column_of(error.field)
+            if not reported or (column is not None and column not in reported):
+                run.add_error(number, error.field, error.reason, cells)
         return
     except DBAPIError:
         log.exception("import row %s refused by the database", number)
-        run.add_error(number, "row", "the database refused this row", cells)
+        if not reported:
+            run.add_error(number, "row", "the database refused this row", cells)
         return
     if len(run.created) < KEEP_IDS:
         run.created.append(str(created_id))
