@@ -21,7 +21,7 @@ from backend.kit.clock import utcnow
 from tenants.registry import TenantRef
 from tenants.scope import tenant_scope
 
-CSV = "text/csv; charset=utf-8"
+CSV = "text/csv"  # Litestar adds "; charset=utf-8"
 
 
 def scopes(tenant: TenantRef) -> Callable[[], AbstractAsyncContextManager[UnitOfWork]]:
