@@ -60,10 +60,6 @@ class CsvText:
     row_count: int
 
 
-def _problem(detail: str, code: str, status: int, reason: str) -> DomainError:
-    return DomainError(detail, code, status, [FieldError("file", reason)])
-
-
 def decode(data: bytes) -> tuple[str, str]:
     """(text, encoding name) of an uploaded file."""
     for bom, codec, name in ((codecs.BOM_UTF8, "utf-8", "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16-le", "utf-16"),
@@ -72,8 +68,8 @@ def decode(data: bytes) -> tuple[str, str]:
             try:
                 return data[len(bom):].decode(codec), name
             except UnicodeDecodeError as exc:
-                raise _problem("The file says it is Unicode but is not.", "import_encoding", 400,
-                               "save the file as CSV UTF-8") from exc
+                raise DomainError("The file says it is Unicode but is not.", "import_encoding", 400,
+                                  [FieldError("file", "save the file as CSV UTF-8")]) from exc
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -89,8 +85,8 @@ def decode(data: bytes) -> tuple[str, str]:
         if best is None or score > best[0]:
             best = (score, text, name)
     if best is None or best[0] < 0.5:
-        raise _problem("The file's text encoding was not recognised.", "import_encoding", 400,
-                       "save the file as CSV UTF-8")
+        raise DomainError("The file's text encoding was not recognised.", "import_encoding", 400,
+                          [FieldError("file", "save the file as CSV UTF-8")])
     return best[1], best[2]
 
 
@@ -141,8 +137,8 @@ def records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
 def read(data: bytes) -> CsvText:
     """Check the limits, decode, sniff and count an uploaded file."""
     if len(data) > MAX_BYTES:
-        raise _problem("The file is too large: at most 5 MB per import.", "import_too_large", 413,
-                       "at most 5 MB; split the file")
+        raise DomainError("The file is too large: at most 5 MB per import.", "import_too_large", 413,
+                          [FieldError("file", "at most 5 MB; split the file")])
     text, encoding = decode(data)
     delimiter = sniff(text)
     rows = -1
@@ -153,12 +149,12 @@ def read(data: bytes) -> CsvText:
                 header = record
             rows += 1
             if rows > MAX_ROWS:
-                raise _problem("The file has too many rows: at most 20,000 per import.", "import_too_many_rows", 400,
-                               "at most 20,000 rows; split the file")
+                raise DomainError("The file has too many rows: at most 20,000 per import.", "import_too_many_rows",
+                                  400, [FieldError("file", "at most 20,000 rows; split the file")])
     except csv.Error as exc:
-        raise _problem("The file is not a readable CSV file.", "import_malformed", 400,
-                       "not a CSV file (comma, semicolon or tab separated)") from exc
+        raise DomainError("The file is not a readable CSV file.", "import_malformed", 400,
+                          [FieldError("file", "not a CSV file (comma, semicolon or tab separated)")]) from exc
     if not any(cell.strip() for cell in header):
-        raise _problem("The file is empty: the first row must name the columns.", "import_empty", 400,
-                       "needs a header row naming the columns")
+        raise DomainError("The file is empty: the first row must name the columns.", "import_empty", 400,
+                          [FieldError("file", "needs a header row naming the columns")])
     return CsvText(text, encoding, delimiter, unique_headers(header), max(rows, 0))

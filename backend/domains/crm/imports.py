@@ -137,8 +137,8 @@ class Resolver:
                 query = query.where(limit_to)
             found = list((await self.uow.session.execute(query.limit(2))).scalars())
             self._accounts[name] = (found[0] if len(found) == 1 else
-                                    "no account has this name" if not found else
-                                    "several accounts have this name; make the names unique first")
+                                    fields.lazy("no account has this name") if not found else
+                                    fields.lazy("several accounts have this name; make the names unique first"))
         return self._accounts[name]
 
     async def owner(self, email: str) -> uuid.UUID | None:
@@ -330,7 +330,7 @@ async def _attempt(uow: UnitOfWork, actor: CrmActor, entity: str, data: dict[str
     except DBAPIError:
         log.exception("import row %s refused by the database", number)
         if not reported:
-            run.add_error(number, "row", "the database refused this row", cells)
+            run.add_error(number, "row", fields.lazy("the database refused this row"), cells)
         return
     if len(run.created) < KEEP_IDS:
         run.created.append(str(created_id))

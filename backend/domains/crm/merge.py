@@ -109,20 +109,20 @@ async def _lock(uow: UnitOfWork, model: type[Account] | type[Contact], *ids: uui
         await uow.session.execute(select(model.id).where(model.id == record_id).with_for_update())
 
 
-def _check_pair(survivor_id: uuid.UUID, duplicate_id: uuid.UUID, what: str) -> None:
+def _check_pair(survivor_id: uuid.UUID, duplicate_id: uuid.UUID) -> None:
     if survivor_id == duplicate_id:
-        raise DomainError(f"A {what} cannot be merged into itself.", "merge_self", 400,
+        raise DomainError("A record cannot be merged into itself.", "merge_self", 400,
                           [FieldError("duplicate_id", "must be another record")])
 
 
-def _check_state(survivor: Account | Contact, duplicate: Account | Contact, what: str) -> None:
+def _check_state(survivor: Account | Contact, duplicate: Account | Contact) -> None:
     if duplicate.merged_into_id is not None:
-        raise Conflict(f"This {what} was already merged into another one.", "already_merged")
+        raise Conflict("The duplicate was already merged into another record.", "already_merged")
     if survivor.merged_into_id is not None:
-        raise Conflict(f"The surviving {what} was itself merged into another one; merge into that one.",
+        raise Conflict("The surviving record was itself merged into another one; merge into that one.",
                        "already_merged")
     if survivor.archived_at is not None:
-        raise Conflict(f"The surviving {what} is archived.", "survivor_archived")
+        raise Conflict("The surviving record is archived.", "survivor_archived")
 
 
 def _require_merge(actor: CrmActor, owners: Iterable[uuid.UUID | None]) -> None:
@@ -189,14 +189,14 @@ async def _finish(uow: UnitOfWork, actor: CrmActor, record_type: str, survivor: 
 async def merge_accounts(uow: UnitOfWork, actor: CrmActor, survivor_id: uuid.UUID, duplicate_id: uuid.UUID,
                          keep: Any = None, expected_version: int | None = None) -> Account:
     """Merge account ``duplicate_id`` into ``survivor_id``; returns the survivor."""
-    _check_pair(survivor_id, duplicate_id, "account")
+    _check_pair(survivor_id, duplicate_id)
     choices = _choices(keep, ACCOUNT_FIELDS)
     await _lock(uow, Account, survivor_id, duplicate_id)
     survivor = await accounts.get(uow, actor, survivor_id)
     duplicate = await accounts.get(uow, actor, duplicate_id)
     _require_merge(actor, (survivor.owner_user_id, duplicate.owner_user_id))
     accounts.check_version(survivor.version, expected_version)
-    _check_state(survivor, duplicate, "account")
+    _check_state(survivor, duplicate)
 
     before = {**accounts.snapshot(survivor)}
     merged = {name: getattr(duplicate, name) if _take_duplicate(choices.get(name), name, getattr(survivor, name),
@@ -223,14 +223,14 @@ async def merge_accounts(uow: UnitOfWork, actor: CrmActor, survivor_id: uuid.UUI
 async def merge_contacts(uow: UnitOfWork, actor: CrmActor, survivor_id: uuid.UUID, duplicate_id: uuid.UUID,
                          keep: Any = None, expected_version: int | None = None) -> Contact:
     """Merge contact ``duplicate_id`` into ``survivor_id``; returns the survivor."""
-    _check_pair(survivor_id, duplicate_id, "contact")
+    _check_pair(survivor_id, duplicate_id)
     choices = _choices(keep, CONTACT_FIELDS)
     await _lock(uow, Contact, survivor_id, duplicate_id)
     survivor = await contacts.get(uow, actor, survivor_id)
     duplicate = await contacts.get(uow, actor, duplicate_id)
     _require_merge(actor, (survivor.owner_user_id, duplicate.owner_user_id))
     accounts.check_version(survivor.version, expected_version, "contact")
-    _check_state(survivor, duplicate, "contact")
+    _check_state(survivor, duplicate)
 
     before = contacts.snapshot(survivor)
     merged: dict[str, Any] = {}
