@@ -37,6 +37,8 @@ from tenants.registry import registry
 from web.pages.account import AccountPages
 from web.pages.crm_accounts import AccountPages as CrmAccountPages
 from web.pages.crm_deals import DealPages
+from web.pages.crm_export import ExportPages
+from web.pages.crm_import import ImportPages
 from web.pages.keys import ApiKeyPages
 from web.pages.password import PasswordPages
 from web.pages.public import PublicPages
@@ -92,7 +94,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             ImportController, ExportController,
             healthz, readyz,
             PublicPages, TenantPages, AccountPages, PasswordPages, ApiKeyPages, SettingsPages, CrmAccountPages,
-            DealPages,
+            DealPages, ImportPages, ExportPages,
             static_router(),
         ],
         template_config=template_config(),
