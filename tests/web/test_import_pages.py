@@ -96,3 +96,16 @@ async def test_viewers_cannot_import_and_others_see_nothing(member_of, owner, co
     assert (await rep.get(made.headers["location"])).status_code == 404
     assert (await owner.get(f"/t/{alpha.slug}/imports/")).status_code == 404
     assert (await owner.get(f"/t/{alpha.slug}/accounts.csv")).status_code == 404
+
+
+async def test_a_merged_accounts_card_leads_to_the_survivor(owner, company, client) -> None:
+    made = [await client.post(f"/api/v1/t/{company.slug}/accounts", headers=company.auth, json={"name": n})
+            for n in ("Survivor Co", "Duplicate Co")]
+    survivor, duplicate = (r.json()["id"] for r in made)
+    merged = await client.post(f"/api/v1/t/{company.slug}/accounts/{survivor}/merge", headers=company.auth,
+                               json={"duplicate_id": duplicate})
+    assert merged.status_code == 200, merged.text
+    old_link = await owner.get(f"/t/{company.slug}/accounts/{duplicate}")
+    assert old_link.status_code == 303
+    assert old_link.headers["location"] == f"/t/{company.slug}/accounts/{survivor}"
+    assert owner.flash(old_link) == "That account was merged into this one."
