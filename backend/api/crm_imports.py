@@ -144,8 +144,8 @@ class ImportController(Controller):
     @post("/{import_id:uuid}/dry-run", opt=CRM_ROUTE, status_code=200,
           summary="Check every row with this mapping; nothing is written (the report lists every bad row)")
     async def dry_run(self, ctx: NamedDependency[TenantContext], import_id: FromPath[uuid.UUID],
-                      data: JSONBody[MappingIn]) -> ReportOut:
-        report = await imports.dry_run(ctx.uow, crm_actor(ctx), import_id, data.mapping)
+                      data: JSONBody[MappingIn | None] = None) -> ReportOut:
+        report = await imports.dry_run(ctx.uow, crm_actor(ctx), import_id, data.mapping if data else None)
         result = report_out(report)
         assert result is not None
         return result
@@ -153,8 +153,8 @@ class ImportController(Controller):
     @post("/{import_id:uuid}/commit", opt=CRM_ROUTE, status_code=200,
           summary="Import every row, or none (422 import_rejected lists the bad rows); 409 once committed")
     async def commit(self, ctx: NamedDependency[TenantContext], import_id: FromPath[uuid.UUID],
-                     data: JSONBody[MappingIn]) -> ReportOut:
-        report = await imports.commit(ctx.uow, crm_actor(ctx), import_id, data.mapping)
+                     data: JSONBody[MappingIn | None] = None) -> ReportOut:
+        report = await imports.commit(ctx.uow, crm_actor(ctx), import_id, data.mapping if data else None)
         result = report_out(report)
         assert result is not None
         return result

@@ -167,6 +167,18 @@ async def test_commit_writes_every_row_once_through_the_services(api, company) -
     assert await counts(company) == after
 
 
+async def test_upload_honours_idempotency_key_and_commit_needs_no_body(api, company) -> None:
+    headers = {**company.auth, "Idempotency-Key": "upload-1", "Content-Type": "text/csv"}
+    first, second = [await api.post(url(company), headers=headers, params={"entity": "accounts"},
+                                    content=b"Name\nIdem Co\n") for _ in range(2)]
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert first.json()["id"] == second.json()["id"]
+    assert second.headers["idempotent-replayed"] == "true"
+    done = await api.post(url(company, f"/{first.json()['id']}/commit"), headers=company.auth)
+    assert done.status_code == 200, done.text
+    assert done.json()["created"] == 1
+
+
 async def test_two_commits_racing_import_once(api, company) -> None:
     job = await uploaded(api, company, "Name\nRace One\nRace Two\n")
     before = await counts(company)
