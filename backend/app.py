@@ -18,8 +18,11 @@ from backend.api.crm_audit import AuditController
 from backend.api.crm_contacts import ContactController
 from backend.api.crm_custom_fields import CustomFieldController
 from backend.api.crm_deals import DealController, PipelineController
+from backend.api.crm_export import ExportController
+from backend.api.crm_imports import ImportController
 from backend.api.crm_legal_entities import LegalEntityController
 from backend.api.crm_marketing_events import MarketingEventController
+from backend.api.crm_merge import MergeController
 from backend.api.crm_search import SearchController
 from backend.api.docs import ReferenceRenderPlugin
 from backend.api.health import healthz, readyz
@@ -37,6 +40,8 @@ from web.pages.account import AccountPages
 from web.pages.crm_accounts import AccountPages as CrmAccountPages
 from web.pages.crm_contacts import ContactPages
 from web.pages.crm_deals import DealPages
+from web.pages.crm_export import ExportPages
+from web.pages.crm_import import ImportPages
 from web.pages.keys import ApiKeyPages
 from web.pages.password import PasswordPages
 from web.pages.public import PublicPages
@@ -89,10 +94,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         route_handlers=[
             AuthController, TenantAdminController, AccountController, LegalEntityController, ContactController,
             PipelineController, DealController, AuditController, SearchController, CustomFieldController,
-            MarketingEventController,
+            MarketingEventController, MergeController, ImportController, ExportController,
             healthz, readyz,
             PublicPages, TenantPages, AccountPages, PasswordPages, ApiKeyPages, SettingsPages, CrmAccountPages,
-            DealPages, ContactPages,
+            DealPages, ContactPages, ImportPages, ExportPages,
             static_router(),
         ],
         template_config=template_config(),

@@ -7,6 +7,7 @@ from backend.domains.audit import models as _audit  # noqa: F401
 from backend.domains.company import models as _company  # noqa: F401
 from backend.domains.crm import custom_fields_models as _crm_custom_fields  # noqa: F401
 from backend.domains.crm import deals_models as _crm_deals  # noqa: F401
+from backend.domains.crm import imports_models as _crm_imports  # noqa: F401
 from backend.domains.crm import marketing_models as _crm_marketing  # noqa: F401
 from backend.domains.crm import models as _crm  # noqa: F401
 from backend.domains.identity import models as _identity  # noqa: F401

@@ -56,6 +56,7 @@ class AccountOut(msgspec.Struct):
     version: int
     marketing_event_id: uuid.UUID | None
     custom: dict[str, Any]
+    merged_into_id: uuid.UUID | None = None  # set once merged into another account (which is the one to use)
 
 
 class AccountPage(msgspec.Struct):
@@ -66,7 +67,7 @@ class AccountPage(msgspec.Struct):
 def out(a: Account) -> AccountOut:
     return AccountOut(a.id, a.name, a.kind, a.status, a.parent_id, a.owner_user_id, a.is_shared, list(a.tags),
                       a.source_channel, a.website, a.notes, a.created_at, a.updated_at, a.archived_at, a.version,
-                      a.marketing_event_id, dict(a.custom or {}))
+                      a.marketing_event_id, dict(a.custom or {}), a.merged_into_id)
 
 
 def with_etag(account: Account, status: int = 200) -> Response[AccountOut]:

@@ -64,6 +64,7 @@ class ContactOut(msgspec.Struct):
     archived_at: datetime | None
     version: int
     custom: dict[str, Any]
+    merged_into_id: uuid.UUID | None = None  # set once merged into another contact (which is the one to use)
 
 
 class WarningOut(msgspec.Struct):
@@ -86,7 +87,8 @@ class ContactPage(msgspec.Struct):
 def _fields(c: Contact) -> tuple[Any, ...]:
     return (c.id, c.full_name, c.job_title, c.account_id, c.email, c.phone, list(c.roles or []), c.owner_user_id,
             c.email_consent, c.email_consent_at, c.email_consent_source, c.sms_consent, c.sms_consent_at,
-            c.sms_consent_source, c.created_at, c.updated_at, c.archived_at, c.version, dict(c.custom or {}))
+            c.sms_consent_source, c.created_at, c.updated_at, c.archived_at, c.version, dict(c.custom or {}),
+            c.merged_into_id)
 
 
 def out(c: Contact) -> ContactOut:

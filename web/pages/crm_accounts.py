@@ -76,9 +76,12 @@ class AccountPages(Controller):
         return redirect(f"{pg.base}/accounts/{created.id}", i18n.gettext("Account created."))
 
     @get("/{account_id:uuid}", opt=CRM_PAGE)
-    async def card(self, pg: NamedDependency[Page], account_id: FromPath[uuid.UUID]) -> Template:
+    async def card(self, pg: NamedDependency[Page], account_id: FromPath[uuid.UUID]) -> Template | Redirect:
         actor = crm_actor(pg)
         account = await accounts.get(pg.uow, actor, account_id)
+        if account.merged_into_id is not None:  # old links lead to the account it was merged into
+            return redirect(f"{pg.base}/accounts/{account.merged_into_id}",
+                            i18n.gettext("That account was merged into this one."), "info")
         entities = await legal_entities.list_entities(pg.uow, actor, account_id=account.id, limit=50)
         people = await contacts.list_contacts(pg.uow, actor, account_id=account.id, limit=50)
         history = await audit.history(pg.uow, "account", str(account.id), limit=20)

@@ -71,7 +71,7 @@ class Account(TenantBase):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(16), server_default="organization")
-    parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"), index=True)
     status: Mapped[str] = mapped_column(String(16), server_default="lead")
     owner_user_id: Mapped[uuid.UUID | None] = mapped_column()
     is_shared: Mapped[bool] = mapped_column(Boolean, server_default="false")
@@ -88,6 +88,9 @@ class Account(TenantBase):
     custom: Mapped[dict[str, Any]] = custom_column()
     marketing_event_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("marketing_events.id", ondelete="SET NULL"), index=True)
+    # revision t0008 (after t0007's columns): set when this account was merged into another one (it is archived then)
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"),
+                                                             index=True)
 
     __table_args__ = (
         CheckConstraint("kind IN ('person', 'organization', 'group')", name="kind"),
@@ -150,6 +153,9 @@ class Contact(TenantBase):
     version: Mapped[int] = mapped_column(Integer, server_default="1")
     # Added by revision t0007 (declared last).
     custom: Mapped[dict[str, Any]] = custom_column()
+    # revision t0008 (after t0007's columns): set when this contact was merged into another one (it is archived then)
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"),
+                                                             index=True)
 
     __table_args__ = (
         _trigram("ix_contacts_full_name_trgm", "full_name"),
