@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import text
 
 from backend.db.uow import UnitOfWork
+from backend.domains.crm import search_words
 
 Scope = Callable[[], Any]  # an async context manager factory yielding a tenant UnitOfWork
 Progress = Callable[[str], None]
@@ -331,6 +332,13 @@ async def seed_bulk(scope: Scope, plan: Plan, pipeline_id: uuid.UUID, progress: 
     await _batches(scope, "deal_stage_history", plan.deals, history_sql(plan), {}, report, progress)
     for extra in EXTRA_TABLES:
         await extra(scope, plan, report, progress)
+    async with scope() as uow:
+        if await has_table(uow, "search_words"):
+            started = time.perf_counter()
+            result = await uow.session.execute(text(search_words.fill_sql()))
+            report.counts["search_words"] = int(getattr(result, "rowcount", 0) or 0)
+            report.seconds["search_words"] = round(time.perf_counter() - started, 1)
+            progress(f"search_words: {report.counts['search_words']:,} new words")
     async with scope() as uow:
         for table in report.counts:
             await uow.session.execute(text(f"ANALYZE {table}"))
