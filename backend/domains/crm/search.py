@@ -128,17 +128,18 @@ async def search(uow: UnitOfWork, actor: CrmActor, q: str, *, kinds: tuple[str, 
     for fuzzy in (False, True):
         corrected = ""
         if fuzzy:
-            if len(hits) >= limit or not any(ch.isalpha() for ch in q):
+            if len(hits) >= limit or "@" in q or not any(ch.isalpha() for ch in q):
                 break
             corrected = await _correct(uow, q)
             if not corrected:
                 break
         term = Term(q, fuzzy, corrected)
+        found: list[Hit] = []
         for kind in kinds:
-            found = await arms[kind](uow, actor, term, seen)
-            seen.update(h.id for h in found)
-            hits += found
-    hits.sort(key=lambda h: (-h.score, h.title.lower(), str(h.id)))
+            found += await arms[kind](uow, actor, term, seen)
+        seen.update(h.id for h in found)
+        # every precise hit ranks above every fuzzy one
+        hits += sorted(found, key=lambda h: (-h.score, h.title.lower(), str(h.id)))
     return hits[:limit]
 
 
