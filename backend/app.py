@@ -17,8 +17,11 @@ from backend.api.crm_accounts import AccountController
 from backend.api.crm_audit import AuditController
 from backend.api.crm_contacts import ContactController
 from backend.api.crm_deals import DealController, PipelineController
+from backend.api.crm_interactions import InteractionController
 from backend.api.crm_legal_entities import LegalEntityController
 from backend.api.crm_search import SearchController
+from backend.api.crm_tasks import TaskController
+from backend.api.crm_timeline import TimelineController
 from backend.api.docs import ReferenceRenderPlugin
 from backend.api.health import healthz, readyz
 from backend.api.middleware import add_request_id_header, request_id_middleware
@@ -85,7 +88,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app = Litestar(
         route_handlers=[
             AuthController, TenantAdminController, AccountController, LegalEntityController, ContactController,
-            PipelineController, DealController, AuditController, SearchController,
+            PipelineController, DealController, AuditController, SearchController, InteractionController,
+            TaskController, TimelineController,
             healthz, readyz,
             PublicPages, TenantPages, AccountPages, PasswordPages, ApiKeyPages, SettingsPages, CrmAccountPages,
             DealPages,

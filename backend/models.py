@@ -5,6 +5,7 @@ from __future__ import annotations
 from backend.db.base import SharedBase, TenantBase
 from backend.domains.audit import models as _audit  # noqa: F401
 from backend.domains.company import models as _company  # noqa: F401
+from backend.domains.crm import activity_models as _crm_activities  # noqa: F401
 from backend.domains.crm import deals_models as _crm_deals  # noqa: F401
 from backend.domains.crm import models as _crm  # noqa: F401
 from backend.domains.identity import models as _identity  # noqa: F401
