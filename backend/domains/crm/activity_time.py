@@ -6,7 +6,7 @@ company's (API keys have no profile).
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -18,7 +18,7 @@ from backend.domains.crm.validate import Fields
 
 
 def instant(check: Fields, data: dict[str, Any], field: str) -> datetime | None:
-    """An aware datetime from a datetime or an ISO 8601 string; a time without an offset is refused."""
+    """An aware UTC datetime from a datetime or an ISO 8601 string; a time without an offset is refused."""
     raw = data.get(field)
     if raw is None or raw == "":
         return None
@@ -37,7 +37,7 @@ def instant(check: Fields, data: dict[str, Any], field: str) -> datetime | None:
     if not 1970 <= value.year <= 2999:
         check.fail(field, "out of range")
         return None
-    return value
+    return value.astimezone(UTC)  # stored and answered in UTC, whatever offset it came with
 
 
 def day(check: Fields, data: dict[str, Any], field: str) -> date | None:
