@@ -289,8 +289,8 @@ def due_key(zone: ZoneInfo) -> Any:
     return func.coalesce(Task.due_at, func.timezone(zone.key, cast(Task.due_date, DateTime())))
 
 
-def _due_filter(query: Select[Any], due: str, zone: ZoneInfo) -> Select[Any]:
-    today = utcnow().astimezone(zone).date()
+def _due_filter(query: Select[Any], due: str, zone: ZoneInfo, now: datetime) -> Select[Any]:
+    today = now.astimezone(zone).date()
     start, end = day_bounds(today, zone)
     if due == "today":
         return query.where(or_(and_(Task.due_at >= start, Task.due_at < end), Task.due_date == today))
@@ -328,9 +328,10 @@ async def list_tasks(
     uow: UnitOfWork, actor: CrmActor, zone: ZoneInfo, *, mine: bool = False, assignee_user_id: uuid.UUID | None = None,
     account_id: uuid.UUID | None = None, contact_id: uuid.UUID | None = None, deal_id: uuid.UUID | None = None,
     due: str = "all", done: bool | None = None, include_archived: bool = False, sort: str = "due",
-    cursor: str | None = None, limit: int = 50,
+    cursor: str | None = None, limit: int = 50, now: datetime | None = None,
 ) -> PageOf[Task]:
-    """Tasks ``actor`` may see; ``mine`` = assigned to the caller. ``due`` days are local days in ``zone``.
+    """Tasks ``actor`` may see; ``mine`` = assigned to the caller. ``due`` days are local days in ``zone``
+    (today is the day ``now``, default the current time, falls on there).
 
     Sorted by due time (no due last) or by creation; keyset pages."""
     limit = clamp_limit(limit)
@@ -353,7 +354,7 @@ async def list_tasks(
             query = query.where(column == value)
     if done is not None:
         query = query.where(Task.done_at.is_not(None) if done else Task.done_at.is_(None))
-    query = _due_filter(query, due, zone)
+    query = _due_filter(query, due, zone, now or utcnow())
     key = due_key(zone) if sort == "due" else Task.created_at
     descending = sort == "-created"
     query = _after(query, key, descending, cursor)
