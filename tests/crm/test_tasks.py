@@ -15,7 +15,7 @@ import pytest
 from backend.domains.crm import tasks
 from backend.domains.crm.visibility import CrmActor
 from tenants.scope import tenant_scope
-from tests.api.helpers import add_member, assert_problem, error_fields
+from tests.api.helpers import add_member, assert_problem, error_fields, execute
 from tests.crm.activity_helpers import (
     audit_actions,
     base,
@@ -264,6 +264,8 @@ async def test_my_tasks_api_uses_the_profile_zone(api, company) -> None:
     assert key.status_code == 201, key.text
     keyed = {"Authorization": f"Bearer {key.json()['secret']}"}
     assert_problem(await api.get(url(company), headers=keyed, params={"mine": "true"}), 422)
+    # an API key has no profile: its days are the company's (UTC until changed)
+    await execute(f'UPDATE "{company.tenant.schema}".company_settings SET timezone = :z', z="Asia/Seoul")
     assert "rep today" in titles(await api.get(url(company), headers=keyed, params={"due": "today"}))
 
 

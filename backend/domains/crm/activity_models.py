@@ -16,6 +16,7 @@ from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, Integ
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db.base import TenantBase
+from backend.domains.crm.deals_models import DealStageMove
 from backend.domains.crm.models import timestamp_column
 
 INTERACTION_KINDS = ("meeting", "call", "sms", "email", "visit", "note")
@@ -102,3 +103,7 @@ class Task(TenantBase):
         Index("ix_tasks_deal_id", "deal_id"),
         Index("ix_tasks_created_at_id", "created_at", "id"),
     )
+
+
+# Added by t0006 to a table of t0005, for the timeline's per-deal probes (newest moves of each deal).
+Index("ix_deal_stage_history_deal_id_moved_at_id", DealStageMove.deal_id, DealStageMove.moved_at, DealStageMove.id)

@@ -1,39 +1,57 @@
 """One account's chronological feed: interactions, deal stage changes, tasks created and done, and whatever later
 domains register (orders, invoices, tickets).
 
-A feed source is a ``kind`` (constant per source, part of the sort key) and an *arm*: a function returning one
-SELECT of the account's events with the columns of ``COLUMNS``, newest first, already limited and restricted to
-rows after the cursor, so that each arm reads only a page's worth of rows along an index. The feed is the
-UNION ALL of the arms, ordered by (occurred_at, kind, sort_id) descending, cut to the page. ``sort_id`` is text
-whose order equals the source's id order (canonical uuids as they are; integers zero-padded).
+A feed source is a ``kind`` (constant per source, part of the sort key) and an *arm*: a function of a
+``FeedContext`` returning one SELECT of the account's events with the columns of ``COLUMNS``, newest first, cut
+to ``LIMIT`` rows after the cursor (``ctx.after_clause``), so each arm reads only a page's worth of rows along an
+index. The feed is the UNION ALL of the arms, ordered by (occurred_at, kind, sort_id) descending, cut to the page.
+``sort_id`` is text whose order is the source's id order (canonical uuids as they are; integers zero-padded).
+
+Arms build with bind parameters (``ACCOUNT_ID``, ``LIMIT``, ``ME``, the cursor's ``AFTER_AT``/``AFTER_ID``), so a
+built feed depends only on its *shape* (which sources, which source the cursor is in, the caller's visibility) and
+is built once per shape and reused; each request binds its values.
 
 Adding a source (e.g. in a later domain)::
 
-    @timeline.source("invoice")
-    def _invoices(ctx: timeline.FeedContext, after: timeline.After | None, limit: int) -> Select[Any]:
-        ...  # select(... .label(c) for c in COLUMNS) where account = ctx.account.id, ctx.after_clause(...)
+    @timeline.source("invoice", links=...)
+    def _invoices(ctx: timeline.FeedContext) -> Select[Any]:
+        return select(<the COLUMNS, labelled>).where(Invoice.account_id == timeline.ACCOUNT_ID,
+            ctx.after_clause("invoice", Invoice.issued_at, Invoice.id)).order_by(...desc()).limit(timeline.LIMIT)
 
-The module defining the arm must be imported before the feed is read (backend/models.py imports every model
-module; register next to the models or import the module from the adapter).
+The module defining a source must be imported before feeds are read; the CRM's own are in ``timeline_sources``.
 """
 
 from __future__ import annotations
 
+import importlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, String, and_, case, cast, func, literal, select, tuple_, union_all
-from sqlalchemy.orm import aliased
+from sqlalchemy import (
+    BindParameter,
+    DateTime,
+    Integer,
+    Select,
+    String,
+    Uuid,
+    and_,
+    bindparam,
+    cast,
+    func,
+    or_,
+    select,
+    true,
+    tuple_,
+    union_all,
+)
 
 from backend.db.uow import UnitOfWork
 from backend.domains.crm import accounts
-from backend.domains.crm.activity_models import Interaction, Task
-from backend.domains.crm.deals_models import Deal, DealStageMove, PipelineStage
-from backend.domains.crm.models import Account
-from backend.domains.crm.visibility import CrmActor, visible_clause
+from backend.domains.crm.visibility import CrmActor
 from backend.domains.identity.models import User
 from backend.kit.errors import FieldError, Invalid
 from backend.kit.pagination import PageOf, clamp_limit, decode_cursor, encode_cursor
@@ -42,39 +60,40 @@ from backend.kit.pagination import PageOf, clamp_limit, decode_cursor, encode_cu
 COLUMNS = ("occurred_at", "kind", "sort_id", "event", "title", "summary", "actor_user_id", "actor_api_key_id",
            "record_type", "record_id", "detail")
 SUMMARY_CHARS = 280
-
-
-@dataclass(frozen=True, slots=True)
-class After:
-    """The cursor: the last item of the previous page."""
-
-    occurred_at: datetime
-    kind: str
-    sort_id: str
+ACCOUNT_ID = bindparam("account_id", type_=Uuid())
+LIMIT = bindparam("limit", type_=Integer())
+ME = bindparam("me", type_=Uuid())
+AFTER_AT = bindparam("after_at", type_=DateTime(timezone=True))
+AFTER_ID: BindParameter[Any] = bindparam("after_id")  # typed by the database from the arm's id comparison
 
 
 @dataclass(frozen=True, slots=True)
 class FeedContext:
-    actor: CrmActor
-    account: Account
+    """The shape of one feed: what an arm may depend on besides the bound values."""
 
-    def after_clause(self, kind: str, time_column: Any, id_column: Any, after: After | None,
-                     parse_id: Callable[[str], Any] = uuid.UUID) -> Any:
-        """Rows of source ``kind`` that sort after the cursor; bounded on ``time_column`` so an index serves it."""
-        if after is None:
-            return literal(True)
-        if kind < after.kind:
-            return time_column <= after.occurred_at
-        if kind > after.kind:
-            return time_column < after.occurred_at
-        try:
-            last = parse_id(after.sort_id)
-        except ValueError as exc:
-            raise _bad_cursor() from exc
-        return and_(time_column <= after.occurred_at, tuple_(time_column, id_column) < tuple_(after.occurred_at, last))
+    sees_all: bool
+    has_user: bool
+    account_shared: bool
+    after_kind: str | None
+
+    def after_clause(self, kind: str, time_column: Any, id_column: Any) -> Any:
+        """Rows of source ``kind`` sorting after the cursor; bounded on ``time_column`` so an index serves it."""
+        if self.after_kind is None:
+            return true()
+        if kind < self.after_kind:
+            return time_column <= AFTER_AT
+        if kind > self.after_kind:
+            return time_column < AFTER_AT
+        return and_(time_column <= AFTER_AT, tuple_(time_column, id_column) < tuple_(AFTER_AT, AFTER_ID))
+
+    def owned(self, owner_column: Any) -> Any | None:
+        """crm/visibility's owner rule as a clause (None: no limit): unowned, or owned by the caller (``ME``)."""
+        if self.sees_all:
+            return None
+        return or_(owner_column.is_(None), owner_column == ME) if self.has_user else owner_column.is_(None)
 
 
-Arm = Callable[[FeedContext, After | None, int], Select[Any]]
+Arm = Callable[[FeedContext], Select[Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,11 +102,16 @@ class Link:
     id: str
 
 
+def no_links(detail: dict[str, Any]) -> list[Link]:
+    return []
+
+
 @dataclass(frozen=True, slots=True)
 class FeedSource:
     kind: str
     arm: Arm
-    links: Callable[[dict[str, Any]], list[Link]] = lambda detail: []
+    links: Callable[[dict[str, Any]], list[Link]] = no_links
+    parse_id: Callable[[str], Any] = uuid.UUID  # the cursor's sort_id back to the id type
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,142 +133,86 @@ class FeedItem:
 SOURCES: dict[str, FeedSource] = {}
 
 
-def source(kind: str, links: Callable[[dict[str, Any]], list[Link]] | None = None) -> Callable[[Arm], Arm]:
+def source(kind: str, links: Callable[[dict[str, Any]], list[Link]] = no_links,
+           parse_id: Callable[[str], Any] = uuid.UUID) -> Callable[[Arm], Arm]:
     """Register a feed arm under ``kind`` (a short lowercase name, unique)."""
 
     def register(arm: Arm) -> Arm:
         if kind in SOURCES and SOURCES[kind].arm is not arm:
             raise ValueError(f"timeline source {kind!r} is registered twice")
-        SOURCES[kind] = FeedSource(kind, arm, links or (lambda detail: []))
+        SOURCES[kind] = FeedSource(kind, arm, links, parse_id)
+        _built.cache_clear()
         return arm
 
     return register
+
+
+def unregister(kind: str) -> None:
+    SOURCES.pop(kind, None)
+    _built.cache_clear()
+
+
+def text_of(column: Any) -> Any:
+    """Ids, and NUMERIC values (money, coordinates) as exact strings rather than JSON numbers."""
+    return cast(column, String)
 
 
 def _bad_cursor() -> Invalid:
     return Invalid("Invalid cursor.", [FieldError("cursor", "not a cursor from this list")])
 
 
-def _id_links(*names: str) -> Callable[[dict[str, Any]], list[Link]]:
-    """Links from ``detail`` keys such as ``contact_id`` → Link("contact", id), when set."""
-
-    def links(detail: dict[str, Any]) -> list[Link]:
-        return [Link(name.removesuffix("_id"), str(detail[name])) for name in names if detail.get(name)]
-
-    return links
+def _sources() -> dict[str, FeedSource]:
+    importlib.import_module("backend.domains.crm.timeline_sources")  # the CRM's own arms register on import
+    return SOURCES
 
 
-def _text_id(column: Any) -> Any:
-    return cast(column, String)
+@lru_cache(maxsize=256)
+def _built(kinds: tuple[str, ...], ctx: FeedContext) -> Select[Any]:
+    arms = [select(SOURCES[kind].arm(ctx).subquery()) for kind in kinds]
+    merged = (union_all(*arms) if len(arms) > 1 else arms[0]).subquery("feed")
+    return (select(merged, func.coalesce(func.nullif(User.full_name, ""), User.email).label("actor_name"))
+            .outerjoin(User, User.id == merged.c.actor_user_id)
+            .order_by(merged.c.occurred_at.desc(), merged.c.kind.desc(), merged.c.sort_id.desc())
+            .limit(LIMIT))
 
 
-# --- the CRM's own sources ---------------------------------------------------------------------------------------
-
-@source("interaction", links=_id_links("contact_id", "deal_id"))
-def _interactions(ctx: FeedContext, after: After | None, limit: int) -> Select[Any]:
-    i = Interaction
-    detail = func.jsonb_build_object("contact_id", i.contact_id, "deal_id", i.deal_id, "direction", i.direction,
-                                     "duration_seconds", i.duration_seconds, "latitude", i.latitude,
-                                     "longitude", i.longitude, "address", i.address, "source", i.source)
-    return (select(i.occurred_at.label("occurred_at"), literal("interaction").label("kind"),
-                   _text_id(i.id).label("sort_id"), i.kind.label("event"), i.subject.label("title"),
-                   func.left(i.body, SUMMARY_CHARS).label("summary"), i.author_user_id.label("actor_user_id"),
-                   i.author_api_key_id.label("actor_api_key_id"), literal("interaction").label("record_type"),
-                   _text_id(i.id).label("record_id"), detail.label("detail"))
-            .where(i.account_id == ctx.account.id, i.archived_at.is_(None),
-                   ctx.after_clause("interaction", i.occurred_at, i.id, after))
-            .order_by(i.occurred_at.desc(), i.id.desc()).limit(limit))
-
-
-@source("deal_stage")
-def _deal_stages(ctx: FeedContext, after: After | None, limit: int) -> Select[Any]:
-    h, d = DealStageMove, Deal
-    came, went = aliased(PipelineStage, name="from_stage"), aliased(PipelineStage, name="to_stage")
-    event = case((h.from_stage_id.is_(None), "deal_created"), (went.kind == "won", "deal_won"),
-                 (went.kind == "lost", "deal_lost"), (came.kind.in_(("won", "lost")), "deal_reopened"),
-                 else_="deal_moved")
-    detail = func.jsonb_build_object("from_stage_id", h.from_stage_id, "to_stage_id", h.to_stage_id,
-                                     "from_stage", came.name, "to_stage", went.name, "amount", d.amount,
-                                     "currency", d.currency)
-    query = (select(h.moved_at.label("occurred_at"), literal("deal_stage").label("kind"),
-                    func.lpad(_text_id(h.id), 20, "0").label("sort_id"), event.label("event"),
-                    d.title.label("title"), func.concat_ws(" → ", came.name, went.name).label("summary"),
-                    h.moved_by_user_id.label("actor_user_id"), h.moved_by_api_key_id.label("actor_api_key_id"),
-                    literal("deal").label("record_type"), _text_id(d.id).label("record_id"), detail.label("detail"))
-             .join(d, d.id == h.deal_id)
-             .outerjoin(came, came.id == h.from_stage_id).outerjoin(went, went.id == h.to_stage_id)
-             .where(d.account_id == ctx.account.id, d.archived_at.is_(None),
-                    ctx.after_clause("deal_stage", h.moved_at, h.id, after, int)))
-    if not ctx.account.is_shared:  # deals follow their own owner unless the account is shared (crm/deals.py)
-        by_owner = visible_clause(ctx.actor, d.owner_user_id)
-        if by_owner is not None:
-            query = query.where(by_owner)
-    return query.order_by(h.moved_at.desc(), h.id.desc()).limit(limit)
-
-
-def _task_arm(kind: str, time_column: Any, user_column: Any, key_column: Any) -> Arm:
-    def arm(ctx: FeedContext, after: After | None, limit: int) -> Select[Any]:
-        t = Task
-        detail = func.jsonb_build_object("due_at", t.due_at, "due_date", t.due_date, "assignee_user_id",
-                                         t.assignee_user_id, "contact_id", t.contact_id, "deal_id", t.deal_id,
-                                         "done_at", t.done_at)
-        # Tasks on a visible account are visible (crm/tasks.py), and the account was checked before.
-        return (select(time_column.label("occurred_at"), literal(kind).label("kind"),
-                       _text_id(t.id).label("sort_id"), literal(kind).label("event"), t.title.label("title"),
-                       func.left(t.notes, SUMMARY_CHARS).label("summary"), user_column.label("actor_user_id"),
-                       key_column.label("actor_api_key_id"), literal("task").label("record_type"),
-                       _text_id(t.id).label("record_id"), detail.label("detail"))
-                .where(t.account_id == ctx.account.id, t.archived_at.is_(None), time_column.is_not(None),
-                       ctx.after_clause(kind, time_column, t.id, after))
-                .order_by(time_column.desc(), t.id.desc()).limit(limit))
-
-    return arm
-
-
-source("task_created", links=_id_links("contact_id", "deal_id"))(
-    _task_arm("task_created", Task.created_at, Task.created_by_user_id, Task.created_by_api_key_id))
-source("task_done", links=_id_links("contact_id", "deal_id"))(
-    _task_arm("task_done", Task.done_at, Task.done_by_user_id, Task.done_by_api_key_id))
-
-
-# --- the feed ----------------------------------------------------------------------------------------------------
-
-def _decode(cursor: str | None) -> After | None:
+def _decode(cursor: str | None, known: dict[str, FeedSource]) -> tuple[datetime, str, Any] | None:
     values = decode_cursor(cursor, 3)
     if values is None:
         return None
     try:
         when = datetime.fromisoformat(str(values[0]))
-    except ValueError as exc:
+        kind = str(values[1])
+        last = known[kind].parse_id(str(values[2]))
+    except (ValueError, KeyError) as exc:
         raise _bad_cursor() from exc
-    if when.tzinfo is None or not isinstance(values[1], str) or not isinstance(values[2], str):
+    if when.tzinfo is None:
         raise _bad_cursor()
-    return After(when, values[1], values[2])
+    return when, kind, last
 
 
 async def feed(uow: UnitOfWork, actor: CrmActor, account_id: uuid.UUID, *, cursor: str | None = None,
                limit: int = 50, kinds: list[str] | None = None) -> PageOf[FeedItem]:
     """The account's feed, newest first (404 if the account is not visible). ``kinds`` limits the sources."""
     limit = clamp_limit(limit)
+    known = _sources()
+    if kinds is not None and (not kinds or set(kinds) - set(known)):
+        raise Invalid("Unknown kind.", [FieldError("kind", "one of: " + ", ".join(sorted(known)))])
     account = await accounts.get(uow, actor, account_id)
-    if kinds is not None and set(kinds) - set(SOURCES):
-        raise Invalid("Unknown kind.", [FieldError("kind", "one of: " + ", ".join(sorted(SOURCES)))])
-    after = _decode(cursor)
-    ctx = FeedContext(actor, account)
-    arms = [select(src.arm(ctx, after, limit + 1).subquery()) for kind, src in sorted(SOURCES.items())
-            if kinds is None or kind in kinds]
-    merged = union_all(*arms).subquery("feed") if len(arms) > 1 else arms[0].subquery("feed")
-    query = (select(merged, func.coalesce(func.nullif(User.full_name, ""), User.email).label("actor_name"))
-             .outerjoin(User, User.id == merged.c.actor_user_id)
-             .order_by(merged.c.occurred_at.desc(), merged.c.kind.desc(), merged.c.sort_id.desc())
-             .limit(limit + 1))
-    rows = list((await uow.session.execute(query)).mappings())
+    after = _decode(cursor, known)
+    shape = FeedContext(sees_all=actor.sees_all, has_user=actor.user_id is not None,
+                        account_shared=account.is_shared, after_kind=after[1] if after else None)
+    query = _built(tuple(sorted(set(kinds) if kinds is not None else known)), shape)
+    values: dict[str, Any] = {"account_id": account.id, "limit": limit + 1, "me": actor.user_id}
+    if after is not None:
+        values |= {"after_at": after[0], "after_id": after[2]}
+    rows = list((await uow.session.execute(query, values)).mappings())
     more, rows = len(rows) > limit, rows[:limit]
     items = [FeedItem(kind=r["kind"], event=r["event"], occurred_at=r["occurred_at"], title=r["title"],
                       summary=r["summary"] or None, actor_user_id=r["actor_user_id"],
                       actor_api_key_id=r["actor_api_key_id"], actor_name=r["actor_name"],
                       record_type=r["record_type"], record_id=r["record_id"],
-                      links=[Link(r["record_type"], r["record_id"]), *SOURCES[r["kind"]].links(r["detail"] or {})],
+                      links=[Link(r["record_type"], r["record_id"]), *known[r["kind"]].links(r["detail"] or {})],
                       detail={k: v for k, v in (r["detail"] or {}).items() if v is not None})
              for r in rows]
     next_cursor = None
@@ -255,4 +223,4 @@ async def feed(uow: UnitOfWork, actor: CrmActor, account_id: uuid.UUID, *, curso
 
 
 def source_kinds() -> list[str]:
-    return sorted(SOURCES)
+    return sorted(_sources())

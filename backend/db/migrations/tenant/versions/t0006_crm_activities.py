@@ -103,7 +103,11 @@ def upgrade() -> None:
                           ("created_at_id", ["created_at", "id"])):
         op.create_index(op.f(f"ix_tasks_{name}"), "tasks", columns)
 
+    op.create_index(op.f("ix_deal_stage_history_deal_id_moved_at_id"), "deal_stage_history",
+                    ["deal_id", "moved_at", "id"])
+
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_deal_stage_history_deal_id_moved_at_id"), "deal_stage_history")
     for table in ("tasks", "interactions"):
         op.drop_table(table)
