@@ -44,11 +44,6 @@ STORED = INPUT  # what the audit trail records: everything a client may send
 FUTURE_SLACK = timedelta(days=1)
 MAX_DURATION = 86_400
 SIX_PLACES = Decimal("0.000001")
-# Which kinds may carry which optional fields.
-ONLY_FOR = {"direction": ("call", "sms", "email"), "duration_seconds": ("call",), "latitude": ("visit",),
-            "longitude": ("visit",), "address": ("visit",)}
-REASON_ONLY_FOR = {"direction": "only for calls, SMS and emails", "duration_seconds": "only for calls",
-                   "latitude": "only for visits", "longitude": "only for visits", "address": "only for visits"}
 
 
 def snapshot(item: Interaction) -> dict[str, Any]:
@@ -74,7 +69,10 @@ def _coordinate(check: Fields, data: dict[str, Any], field: str, limit: int) -> 
         check.fail(field, "a decimal number of degrees")
         return None
     if not -limit <= value <= limit:
-        check.fail(field, "between -90 and 90" if limit == 90 else "between -180 and 180")
+        if limit == 90:
+            check.fail(field, "between -90 and 90")
+        else:
+            check.fail(field, "between -180 and 180")
         return None
     return value.quantize(SIX_PLACES, rounding=ROUND_HALF_EVEN)
 
@@ -134,9 +132,20 @@ def _check_shape(result: dict[str, Any], sent: set[str]) -> None:
     """Cross-field rules on the record as it would be stored (errors name the fields the client sent)."""
     check = Fields()
     kind = result["kind"]
-    for name, kinds in ONLY_FOR.items():
-        if result.get(name) is not None and kind not in kinds:
-            check.fail(name if name in sent else "kind", REASON_ONLY_FOR[name])
+
+    def stray(name: str, kinds: tuple[str, ...]) -> str | None:
+        """The field to blame when ``name`` is set on a kind that does not carry it (None: fine)."""
+        if result.get(name) is None or kind in kinds:
+            return None
+        return name if name in sent else "kind"
+
+    if (blame := stray("direction", ("call", "sms", "email"))) is not None:
+        check.fail(blame, "only for calls, SMS and emails")
+    if (blame := stray("duration_seconds", ("call",))) is not None:
+        check.fail(blame, "only for calls")
+    for name in ("latitude", "longitude", "address"):
+        if (blame := stray(name, ("visit",))) is not None:
+            check.fail(blame, "only for visits")
     if kind == "call" and result.get("direction") is None:
         check.fail("direction", "required for a call: inbound or outbound")
     if (result.get("latitude") is None) != (result.get("longitude") is None):
