@@ -246,10 +246,17 @@ async def test_my_tasks_by_local_day_across_the_zone_boundary(api, company) -> N
     assert await bucket(utc, "upcoming") == ["today", "today 23:59", "tomorrow", "tomorrow 00:00"]
 
 
+def zone_near_noon() -> ZoneInfo:
+    """A fixed-offset zone where it is about noon now (so no local midnight passes during the test), never UTC."""
+    offset = 12 - datetime.now(UTC).hour or 1
+    return ZoneInfo(f"Etc/GMT{-offset:+d}")  # POSIX signs: Etc/GMT-9 is UTC+9
+
+
 async def test_my_tasks_api_uses_the_profile_zone(api, company) -> None:
-    await set_user_zone(company.user_id, "Asia/Seoul")
-    local_today = datetime.now(SEOUL).date()
-    await _due_fixture(api, company, SEOUL, local_today)
+    zone = zone_near_noon()
+    await set_user_zone(company.user_id, zone.key)
+    local_today = datetime.now(zone).date()
+    await _due_fixture(api, company, zone, local_today)  # its 00:00 or its 23:59 falls on another UTC day
     rep = await add_member(company.tenant.id, "rep")
     await make_task(api, company, auth=rep.auth, title="rep today", due_date=local_today.isoformat())
     params = {"mine": "true", "done": "false"}
@@ -265,7 +272,7 @@ async def test_my_tasks_api_uses_the_profile_zone(api, company) -> None:
     keyed = {"Authorization": f"Bearer {key.json()['secret']}"}
     assert_problem(await api.get(url(company), headers=keyed, params={"mine": "true"}), 422)
     # an API key has no profile: its days are the company's (UTC until changed)
-    await execute(f'UPDATE "{company.tenant.schema}".company_settings SET timezone = :z', z="Asia/Seoul")
+    await execute(f'UPDATE "{company.tenant.schema}".company_settings SET timezone = :z', z=zone.key)
     assert "rep today" in titles(await api.get(url(company), headers=keyed, params={"due": "today"}))
 
 
