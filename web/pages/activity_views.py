@@ -28,6 +28,7 @@ from backend.kit.clock import utcnow
 from backend.kit.errors import FieldError, Invalid
 from web import i18n
 from web.context import Page
+from web.templating import label
 
 FEED_PAGE = 20
 ICONS = {
@@ -228,8 +229,6 @@ def task_errors(errors: dict[str, str]) -> dict[str, str]:
 
 
 def kind_options() -> list[tuple[str, str]]:
-    from web.templating import label
-
     return [(kind, label(kind)) for kind in INTERACTION_KINDS]
 
 
