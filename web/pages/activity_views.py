@@ -233,7 +233,7 @@ def kind_options() -> list[tuple[str, str]]:
 
 
 def direction_options() -> list[tuple[str, str]]:
-    return [("", i18n.gettext("—")), ("inbound", i18n.gettext("Inbound")), ("outbound", i18n.gettext("Outbound"))]
+    return [("", "—"), ("inbound", i18n.gettext("Inbound")), ("outbound", i18n.gettext("Outbound"))]
 
 
 async def assignee_options(pg: Page, actor: CrmActor) -> list[tuple[str, str]] | None:
