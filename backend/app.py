@@ -24,6 +24,7 @@ from backend.api.crm_legal_entities import LegalEntityController
 from backend.api.crm_marketing_events import MarketingEventController
 from backend.api.crm_merge import MergeController
 from backend.api.crm_search import SearchController
+from backend.api.crm_segments import SegmentController
 from backend.api.docs import ReferenceRenderPlugin
 from backend.api.health import healthz, readyz
 from backend.api.middleware import add_request_id_header, request_id_middleware
@@ -94,7 +95,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         route_handlers=[
             AuthController, TenantAdminController, AccountController, LegalEntityController, ContactController,
             PipelineController, DealController, AuditController, SearchController, CustomFieldController,
-            MarketingEventController, MergeController, ImportController, ExportController,
+            MarketingEventController, MergeController, ImportController, ExportController, SegmentController,
             healthz, readyz,
             PublicPages, TenantPages, AccountPages, PasswordPages, ApiKeyPages, SettingsPages, CrmAccountPages,
             DealPages, ContactPages, ImportPages, ExportPages,
