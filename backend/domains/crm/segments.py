@@ -306,8 +306,9 @@ async def count_filter(uow: UnitOfWork, actor: CrmActor, entity: Any, raw: Any) 
 
 
 async def preview(uow: UnitOfWork, actor: CrmActor, entity: Any, raw: Any, limit: int = PREVIEW_DEFAULT) -> Preview:
-    """An unsaved filter's count and its first ``limit`` records by name."""
-    limit = clamp_limit(limit)
+    """An unsaved filter's count and its first ``limit`` (1-500) records by name."""
+    if not 1 <= limit <= MAX_MEMBERS_PER_CALL:
+        raise Invalid("Invalid page size.", [FieldError("limit", "1-500")])
     entity = check_entity(entity)
     compiled = await compile_filter(uow, actor, entity, raw)
     model = model_of(entity)
