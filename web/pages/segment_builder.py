@@ -7,8 +7,8 @@ take true/false. Errors of the filter (``filter.all[2].value``) are shown next t
 
 from __future__ import annotations
 
-import re
 import dataclasses
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,8 +113,9 @@ async def catalog(uow: UnitOfWork, entity: str) -> list[dict[str, Any]]:
 
     def add(prefix: str, label_prefix: str, table: str) -> None:
         for name, spec in FIELDS[table].items():
-            entries.append({"name": prefix + name, "label": label_prefix + (i18n.gettext(LABELS[name]) if name in LABELS else name),
-                            "ops": list(spec.ops), "kind": spec.kind})
+            label = i18n.gettext(LABELS[name]) if name in LABELS else name
+            entries.append({"name": prefix + name, "label": label_prefix + label, "ops": list(spec.ops),
+                            "kind": spec.kind})
 
     async def add_custom(prefix: str, label_prefix: str, table: str) -> None:
         for key, definition in sorted((await custom_fields.definitions(uow, table)).items()):
