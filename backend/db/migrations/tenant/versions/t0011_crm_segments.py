@@ -1,7 +1,7 @@
 """CRM segments: saved dynamic filters and static lists (segments, segment_members)
 
 Revision ID: t0011
-Revises: t0013
+Revises: t0006
 Create Date: 2026-11-25
 """
 
@@ -10,7 +10,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
 revision = "t0011"
-down_revision = "t0013"
+down_revision = "t0006"
 branch_labels = None
 depends_on = None
 
