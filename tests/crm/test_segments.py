@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -131,6 +131,16 @@ async def build(api: httpx.AsyncClient, settings: Any) -> World:
             await post(api, company, "deals", {"reason": "Budget"}, suffix=f"/{deal['id']}/lose")
         elif outcome == "archived":
             assert (await api.delete(rurl(company, "deals", f"/{deal['id']}"), headers=company.auth)).status_code == 200
+    now = datetime.now(UTC)
+    for account, contact, days, archive in (("Alder", "Ann", 3, False), ("Alder", None, 40, False),
+                                            ("Birch", "Ben", 100, False), ("Cedar", "Cat", 1, True),
+                                            ("Elm", None, -0.5, False)):  # Elm's is still to come
+        made = await post(api, company, "interactions", {
+            "kind": "note", "account_id": world.ids[account], "contact_id": world.ids[contact] if contact else None,
+            "occurred_at": (now - timedelta(days=days)).isoformat(), "body": "Talked"})
+        if archive:
+            response = await api.delete(rurl(company, "interactions", f"/{made['id']}"), headers=company.auth)
+            assert response.status_code == 200, response.text
     for archived in ("Fir", "Fay"):
         kind = "accounts" if archived == "Fir" else "contacts"
         response = await api.delete(rurl(company, kind, f"/{world.ids[archived]}"), headers=company.auth)
@@ -265,6 +275,30 @@ async def test_every_contact_field_and_operator_matches_the_hand_computed_set(ap
         assert await matched(api, world, "contact", one(name, op, value)) == expected, (name, op, value)
     assert await matched(api, world, "contact", {"all": []}) == LIVE_CONTACTS
     assert await matched(api, world, "contact", {"any": []}) == set()
+
+
+async def test_last_interaction_age(api, world) -> None:
+    # Alder: 3 and 40 days ago; Birch: 100 days ago; Cedar: only an archived one; Elm: only one still to come
+    cases: list[tuple[str, str, str, Any, set[str]]] = [
+        ("account", "last_interaction_days", "lt", 7, {"Alder"}),
+        ("account", "last_interaction_days", "lt", 120, {"Alder", "Birch"}),
+        ("account", "last_interaction_days", "gt", 30, {"Birch"}),
+        ("account", "last_interaction_days", "gt", 2, {"Alder", "Birch"}),
+        ("account", "last_interaction_days", "none", None, {"Cedar", "Dogwood", "Elm"}),
+        ("contact", "last_interaction_days", "lt", 7, {"Ann"}),
+        ("contact", "last_interaction_days", "gt", 30, {"Ben"}),
+        ("contact", "last_interaction_days", "none", None, {"Cat", "Dan", "Eve"}),
+        ("contact", "account.last_interaction_days", "none", None, {"Cat", "Eve"}),
+        ("contact", "account.last_interaction_days", "lt", 60, {"Ann"}),
+    ]
+    for entity, name, op, value, expected in cases:
+        assert await matched(api, world, entity, one(name, op, value)) == expected, (entity, name, op, value)
+    for bad in ({"field": "last_interaction_days", "op": "gt", "value": -1},
+                {"field": "last_interaction_days", "op": "lt", "value": "7"},
+                {"field": "last_interaction_days", "op": "none", "value": 3}):
+        response = await api.post(url(world.company, "/count"), headers=world.company.auth,
+                                  json={"entity": "account", "filter": {"all": [bad]}})
+        assert error_fields(assert_problem(response, 422, "invalid_filter")) == {"filter.all[0].value"}
 
 
 async def test_nested_any_and_all(api, world) -> None:

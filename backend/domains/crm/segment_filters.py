@@ -49,6 +49,7 @@ from backend.db.keyset import contains_pattern
 from backend.db.uow import UnitOfWork
 from backend.domains.crm import custom_fields
 from backend.domains.crm import deals as deal_service
+from backend.domains.crm.activity_models import Interaction
 from backend.domains.crm.contacts import visible as contacts_visible
 from backend.domains.crm.custom_fields_models import CustomField
 from backend.domains.crm.deals_models import Deal, PipelineStage
@@ -336,8 +337,6 @@ class _Compiler:
         return column > instant if included else column >= instant
 
     def interaction(self, subject: str, op: str, value: Any, path: str) -> Any:
-        from backend.domains.crm.activity_models import Interaction
-
         link = Interaction.account_id == Account.id if subject == "account" else Interaction.contact_id == Contact.id
         happened = and_(link, Interaction.archived_at.is_(None), Interaction.occurred_at <= func.now())
         if op == "none":
