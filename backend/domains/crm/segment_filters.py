@@ -50,7 +50,6 @@ from backend.db.uow import UnitOfWork
 from backend.domains.crm import custom_fields
 from backend.domains.crm import deals as deal_service
 from backend.domains.crm.activity_models import Interaction
-from backend.domains.crm.contacts import visible as contacts_visible
 from backend.domains.crm.custom_fields_models import CustomField
 from backend.domains.crm.deals_models import Deal, PipelineStage
 from backend.domains.crm.models import ACCOUNT_KINDS, CONTACT_ROLES, LIFECYCLE, Account, Contact
@@ -120,11 +119,10 @@ FIELDS: dict[str, dict[str, Spec]] = {"account": _account_fields(), "contact": _
 
 @dataclass(frozen=True, slots=True)
 class Compiled:
-    """A checked filter: the WHERE clause over the entity (contacts LEFT JOIN accounts when ``joins_account``)."""
+    """A checked filter: the WHERE clause over the entity's table."""
 
     entity: str
     clause: Any
-    joins_account: bool
 
 
 def invalid(errors: Fields) -> Invalid:
@@ -136,7 +134,6 @@ class _Compiler:
         self.uow, self.actor, self.entity = uow, actor, entity
         self.check = Fields()
         self.conditions = 0
-        self.joins_account = False
         self._definitions: dict[str, dict[str, CustomField]] = {}
 
     # --- structure -----------------------------------------------------------------------------------------------
@@ -193,8 +190,8 @@ class _Compiler:
             clause = await self.standard(spec, op, value, f"{path}.value")
         if clause is None or not on_account:
             return clause
-        self.joins_account = True
-        return and_(Account.id.is_not(None), clause)
+        # the contact's account matches: a hashed IN (SELECT id FROM accounts ...) probe, no join of 1M contacts
+        return Contact.account_id.in_(select(Account.id).where(clause))
 
     # --- values --------------------------------------------------------------------------------------------------
 
@@ -351,7 +348,6 @@ class _Compiler:
         return recent if op == "lt" else and_(exists().where(happened), ~recent)
 
     def has_deal(self, condition: Any) -> Any:
-        self.joins_account = True
         query = select(Deal.id).where(Deal.account_id == Account.id, Deal.archived_at.is_(None), condition)
         limit_to = deal_service.visible(self.actor)
         return exists(query if limit_to is None else query.where(limit_to))
@@ -449,24 +445,30 @@ async def compile_filter(uow: UnitOfWork, actor: CrmActor, entity: str, raw: Any
     clause = await compiler.group(raw, path, 1)
     if compiler.check.errors:
         raise invalid(compiler.check)
-    return Compiled(entity, clause, compiler.joins_account)
+    return Compiled(entity, clause)
 
 
-def scoped(actor: CrmActor, entity: str, what: Any, *, joins_account: bool = False) -> Select[Any]:
-    """``SELECT what`` over the entity's unarchived records ``actor`` may see (contacts LEFT JOIN accounts when
-    the visibility rule or a condition needs the account)."""
+def contacts_visible_by_account(actor: CrmActor) -> Any:
+    """``contacts.visible`` (crm/contacts.py) in a form without a join: own or unowned contacts, or contacts whose
+    account is visible (a hashed ``account_id IN (SELECT ...)`` probe instead of joining 1M contacts)."""
+    by_owner = visible_clause(actor, Contact.owner_user_id)
+    if by_owner is None:
+        return None
+    by_account = visible_clause(actor, Account.owner_user_id, Account.is_shared)
+    return or_(by_owner, Contact.account_id.in_(select(Account.id).where(by_account)))
+
+
+def scoped(actor: CrmActor, entity: str, what: Any) -> Select[Any]:
+    """``SELECT what`` over the entity's unarchived records ``actor`` may see (crm/visibility.py)."""
     if entity == "account":
         query = select(what).select_from(Account).where(Account.archived_at.is_(None))
         limit_to = visible_clause(actor, Account.owner_user_id, Account.is_shared)
-        return query if limit_to is None else query.where(limit_to)
-    limit_to = contacts_visible(actor)
-    query = select(what).select_from(Contact)
-    if joins_account or limit_to is not None:
-        query = query.outerjoin(Account, Account.id == Contact.account_id)
-    query = query.where(Contact.archived_at.is_(None))
+    else:
+        query = select(what).select_from(Contact).where(Contact.archived_at.is_(None))
+        limit_to = contacts_visible_by_account(actor)
     return query if limit_to is None else query.where(limit_to)
 
 
 def matching(actor: CrmActor, compiled: Compiled, what: Any) -> Select[Any]:
     """``SELECT what`` over the records of a compiled filter that ``actor`` may see."""
-    return scoped(actor, compiled.entity, what, joins_account=compiled.joins_account).where(compiled.clause)
+    return scoped(actor, compiled.entity, what).where(compiled.clause)

@@ -16,7 +16,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db.base import TenantBase
-from backend.domains.crm.models import timestamp_column
+from backend.domains.crm.activity_models import Interaction
+from backend.domains.crm.models import Contact, timestamp_column
 
 SEGMENT_ENTITIES = ("account", "contact")
 SEGMENT_KINDS = ("dynamic", "static")
@@ -58,3 +59,17 @@ class SegmentMember(TenantBase):
     added_by: Mapped[uuid.UUID | None] = mapped_column()
 
     __table_args__ = (Index("ix_segment_members_record_id", "record_id"),)
+
+
+# Indexes for segment counts over 1M contacts and 2M interactions (revision t0011; measured in docs/PERFORMANCE.md
+# terms: a consent count becomes an index-only scan; "an interaction within N days" a range scan of recent ones).
+COUNT_INDEXES = (
+    Index("ix_contacts_segment_counts", Contact.email_consent, Contact.sms_consent, Contact.account_id,
+          Contact.owner_user_id, postgresql_where=Contact.archived_at.is_(None)),
+    Index("ix_interactions_live_occurred_account", Interaction.occurred_at, Interaction.account_id,
+          Interaction.contact_id, postgresql_where=Interaction.archived_at.is_(None)),
+    Index("ix_interactions_live_account_occurred", Interaction.account_id, Interaction.occurred_at,
+          postgresql_where=Interaction.archived_at.is_(None)),
+    Index("ix_interactions_live_contact_occurred", Interaction.contact_id, Interaction.occurred_at,
+          postgresql_where=Interaction.archived_at.is_(None) & Interaction.contact_id.is_not(None)),
+)

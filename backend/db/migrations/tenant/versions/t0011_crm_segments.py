@@ -15,6 +15,15 @@ branch_labels = None
 depends_on = None
 
 TS = sa.DateTime(timezone=True)
+LIVE = sa.text("archived_at IS NULL")
+# Segment counts over 1M contacts / 2M interactions: (name, table, columns, partial condition)
+COUNT_INDEXES = (
+    ("ix_contacts_segment_counts", "contacts", ["email_consent", "sms_consent", "account_id", "owner_user_id"], LIVE),
+    ("ix_interactions_live_occurred_account", "interactions", ["occurred_at", "account_id", "contact_id"], LIVE),
+    ("ix_interactions_live_account_occurred", "interactions", ["account_id", "occurred_at"], LIVE),
+    ("ix_interactions_live_contact_occurred", "interactions", ["contact_id", "occurred_at"],
+     sa.text("archived_at IS NULL AND contact_id IS NOT NULL")),
+)
 
 
 def upgrade() -> None:
@@ -51,8 +60,12 @@ def upgrade() -> None:
                                 ondelete="CASCADE"),
     )
     op.create_index(op.f("ix_segment_members_record_id"), "segment_members", ["record_id"])
+    for name, table, columns, where in COUNT_INDEXES:
+        op.create_index(op.f(name), table, columns, postgresql_where=where)
 
 
 def downgrade() -> None:
+    for name, table, _, _ in COUNT_INDEXES:
+        op.drop_index(op.f(name), table_name=table)
     op.drop_table("segment_members")
     op.drop_table("segments")
