@@ -23,6 +23,7 @@ from backend.api.crm_imports import ImportController
 from backend.api.crm_legal_entities import LegalEntityController
 from backend.api.crm_marketing_events import MarketingEventController
 from backend.api.crm_merge import MergeController
+from backend.api.crm_privacy import PrivacyController
 from backend.api.crm_search import SearchController
 from backend.api.docs import ReferenceRenderPlugin
 from backend.api.health import healthz, readyz
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             AuthController, TenantAdminController, AccountController, LegalEntityController, ContactController,
             PipelineController, DealController, AuditController, SearchController, CustomFieldController,
             MarketingEventController, MergeController, ImportController, ExportController,
+            PrivacyController,
             healthz, readyz,
             PublicPages, TenantPages, AccountPages, PasswordPages, ApiKeyPages, SettingsPages, CrmAccountPages,
             DealPages, ContactPages, ImportPages, ExportPages,
