@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import text
 
 from backend.db.uow import UnitOfWork
+from backend.domains.crm import search_words
 
 Scope = Callable[[], Any]  # an async context manager factory yielding a tenant UnitOfWork
 Progress = Callable[[str], None]
@@ -260,6 +261,49 @@ FROM (SELECT d.id AS deal_id, st.id AS stage_id, st.position AS ord, d.owner_use
                                    OR (cur.kind = 'lost' AND st.position <= {_h('i', s + 29)} % 3)))) AS x"""
 
 
+SUBJECTS = ("Intro call", "Quarterly review", "Price discussion", "Site visit", "Follow-up", "Demo",
+            "Contract questions", "Delivery planning")
+# Visits happen around Seoul, Tokyo, Moscow and New York (by the account's market).
+CITIES = ((37.5665, 126.9780), (35.6762, 139.6503), (55.7558, 37.6173), (40.7128, -74.0060))
+
+
+def interactions_sql(p: Plan) -> str:
+    """A year of interactions spread over the accounts; calls have a direction and duration, visits coordinates."""
+    s = p.seed * 100
+    account = f"({_h('i', s + 40)} % {p.accounts})"
+    per_account = max(1, p.contacts // p.accounts)
+    contact = f"({account} + {p.accounts} * ({_h('i', s + 41)} % {per_account}))"
+    kind = _pick(("meeting", "call", "call", "email", "email", "sms", "visit", "note"), "i", s + 42)
+
+    def coordinate(axis: int) -> str:
+        arms = " ".join(f"WHEN {n} THEN {c[axis]}" for n, c in enumerate(CITIES))
+        return f"(CASE {account} % 4 {arms} END + ({_h('i', s + 43 + axis)} % 2000 - 1000) / 10000.0)"
+
+    return f"""
+INSERT INTO interactions (id, account_id, contact_id, kind, occurred_at, subject, direction, duration_seconds,
+                          latitude, longitude, source, author_user_id, created_at, updated_at)
+SELECT id, account_id, contact_id, kind, occurred_at, subject,
+       CASE WHEN kind = 'call' THEN (ARRAY['inbound', 'outbound'])[1 + i % 2] END,
+       CASE WHEN kind = 'call' THEN 30 + i % 1800 END,
+       CASE WHEN kind = 'visit' THEN lat END, CASE WHEN kind = 'visit' THEN lon END,
+       'web', author, occurred_at, occurred_at
+FROM (SELECT i, {_id(p.seed, 'interaction', 'i')} AS id, {_id(p.seed, 'account', account)} AS account_id,
+             CASE WHEN {_h('i', s + 45)} % 3 = 0 OR {contact} >= {p.contacts} THEN NULL
+                  ELSE {_id(p.seed, 'contact', contact)} END AS contact_id,
+             {kind} AS kind, now() - make_interval(mins => {_h('i', s + 46)} % 525600) AS occurred_at,
+             {_pick(SUBJECTS, 'i', s + 47)} AS subject, {p.owner(account, s + 6)} AS author,
+             {coordinate(0)}::numeric(9, 6) AS lat, {coordinate(1)}::numeric(9, 6) AS lon
+      FROM generate_series(CAST(:lo AS integer), CAST(:hi AS integer)) AS i) AS g"""
+
+
+async def _interactions(scope: Scope, plan: Plan, report: BulkReport, progress: Progress) -> None:
+    async with scope() as uow:
+        if not await has_table(uow, "interactions"):
+            progress("interactions: no such table in this schema, skipped")
+            return
+    await _batches(scope, "interactions", plan.interactions, interactions_sql(plan), {}, report, progress)
+
+
 async def _batches(scope: Scope, name: str, total: int, sql: str, params: dict[str, Any], report: BulkReport,
                    progress: Progress) -> None:
     started = time.perf_counter()
@@ -275,8 +319,8 @@ async def _batches(scope: Scope, name: str, total: int, sql: str, params: dict[s
 
 
 Extra = Callable[[Scope, Plan, BulkReport, Progress], Awaitable[None]]
-# Generators of later tables (interactions…) register here so this module does not import their domains.
-EXTRA_TABLES: list[Extra] = []
+# Generators of tables that may not exist in every schema yet; each checks for its table first.
+EXTRA_TABLES: list[Extra] = [_interactions]
 
 
 async def seed_bulk(scope: Scope, plan: Plan, pipeline_id: uuid.UUID, progress: Progress) -> BulkReport:
@@ -289,7 +333,14 @@ async def seed_bulk(scope: Scope, plan: Plan, pipeline_id: uuid.UUID, progress: 
     for extra in EXTRA_TABLES:
         await extra(scope, plan, report, progress)
     async with scope() as uow:
-        for table in ("accounts", "legal_entities", "contacts", "deals", "deal_stage_history"):
+        if await has_table(uow, "search_words"):
+            started = time.perf_counter()
+            result = await uow.session.execute(text(search_words.fill_sql()))
+            report.counts["search_words"] = int(getattr(result, "rowcount", 0) or 0)
+            report.seconds["search_words"] = round(time.perf_counter() - started, 1)
+            progress(f"search_words: {report.counts['search_words']:,} new words")
+    async with scope() as uow:
+        for table in report.counts:
             await uow.session.execute(text(f"ANALYZE {table}"))
     return report
 

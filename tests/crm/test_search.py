@@ -85,3 +85,21 @@ async def test_archived_records_drop_out(client, company) -> None:
     assert await client.delete(f"/api/v1/t/{company.slug}/accounts/{hanbit['id']}", headers=company.auth)
     titles = {h["title"] for h in await find(client, company, "hanbit", kinds="account")}
     assert titles == {"Hanbit Logistics"}
+
+
+async def test_typos_in_several_words_and_scripts_use_the_name_dictionary(client, company) -> None:
+    async def post(path, body):
+        response = await client.post(f"/api/v1/t/{company.slug}/{path}", headers=company.auth, json=body)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    account = await post("accounts", {"name": "Северный Металл"})
+    await post("contacts", {"account_id": account["id"], "full_name": "James Wilson"})
+    await post("contacts", {"account_id": account["id"], "full_name": "Алексей Кузнецов"})
+    assert [h["title"] for h in await find(client, company, "Jmaes Wilsn")][:1] == ["James Wilson"]
+    assert [h["title"] for h in await find(client, company, "Алесей Кузнецв")][:1] == ["Алексей Кузнецов"]
+    assert [h["title"] for h in await find(client, company, "Severny")] == []  # no such word: nothing invented
+    renamed = await client.patch(f"/api/v1/t/{company.slug}/accounts/{account['id']}", headers=company.auth,
+                                 json={"name": "Балтийский Трейд"})
+    assert renamed.status_code == 200, renamed.text
+    assert [h["title"] for h in await find(client, company, "Балтийскй")][:1] == ["Балтийский Трейд"]

@@ -11,7 +11,7 @@ from sqlalchemy import any_, func, literal, select
 from backend.db.keyset import as_text, as_timestamp, contains_pattern, keyset_page
 from backend.db.uow import UnitOfWork
 from backend.domains.audit import service as audit
-from backend.domains.crm import attribution, custom_fields
+from backend.domains.crm import attribution, custom_fields, search_words
 from backend.domains.crm.common import mark_archived
 from backend.domains.crm.models import ACCOUNT_KINDS, LIFECYCLE, Account
 from backend.domains.crm.validate import Fields, is_member
@@ -103,6 +103,7 @@ async def create(uow: UnitOfWork, actor: CrmActor, data: dict[str, Any]) -> Acco
     account = Account(id=uuid.uuid4(), created_by=actor.user_id, version=1, **clean)
     uow.session.add(account)
     await uow.flush()
+    await search_words.remember(uow, account.name)
     await uow.session.refresh(account)
     await audit.record(uow, audit.Actor(actor.user_id, actor.api_key_id), RECORD, account.id, "create",
                        audit.diff({}, snapshot(account)))
@@ -175,6 +176,8 @@ async def update(uow: UnitOfWork, actor: CrmActor, account_id: uuid.UUID, data: 
         account.updated_at = utcnow()
         await audit.record(uow, audit.Actor(actor.user_id, actor.api_key_id), RECORD, account.id, "update", changes)
     await uow.flush()
+    if "name" in changes:
+        await search_words.remember(uow, account.name)
     return account
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import and_, any_, literal, or_, select
 from backend.db.keyset import as_text, as_timestamp, contains_pattern, keyset_page
 from backend.db.uow import UnitOfWork
 from backend.domains.audit import service as audit
-from backend.domains.crm import custom_fields
+from backend.domains.crm import custom_fields, search_words
 from backend.domains.crm.accounts import check_version
 from backend.domains.crm.common import DuplicateWarning, mark_archived
 from backend.domains.crm.models import CONTACT_ROLES, Account, Contact
@@ -272,6 +272,7 @@ async def create(uow: UnitOfWork, actor: CrmActor, data: dict[str, Any]) -> Crea
     check.done()
     uow.session.add(contact)
     await uow.flush()
+    await search_words.remember(uow, contact.full_name)
     await uow.session.refresh(contact)
     await audit.record(uow, audit.Actor(actor.user_id, actor.api_key_id), RECORD, contact.id, "create",
                        audit.diff({}, snapshot(contact)))
@@ -305,6 +306,8 @@ async def update(uow: UnitOfWork, actor: CrmActor, contact_id: uuid.UUID, data: 
         contact.updated_at = utcnow()
         await audit.record(uow, audit.Actor(actor.user_id, actor.api_key_id), RECORD, contact.id, "update", changes)
     await uow.flush()
+    if "full_name" in changes:
+        await search_words.remember(uow, contact.full_name)
     return contact
 
 

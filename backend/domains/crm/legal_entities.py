@@ -18,7 +18,7 @@ from sqlalchemy import func, literal, or_, select
 from backend.db.keyset import contains_pattern, keyset_page
 from backend.db.uow import UnitOfWork
 from backend.domains.audit import service as audit
-from backend.domains.crm import accounts
+from backend.domains.crm import accounts, search_words
 from backend.domains.crm.common import DuplicateWarning, mark_archived
 from backend.domains.crm.models import Account, LegalEntity
 from backend.domains.crm.validate import Fields
@@ -177,6 +177,7 @@ async def create(uow: UnitOfWork, actor: CrmActor, data: dict[str, Any]) -> Crea
     entity = LegalEntity(id=uuid.uuid4(), version=1, **clean)
     uow.session.add(entity)
     await uow.flush()
+    await search_words.remember(uow, entity.registered_name)
     await uow.session.refresh(entity)
     await audit.record(uow, audit.Actor(actor.user_id, actor.api_key_id), RECORD, entity.id, "create",
                        audit.diff({}, snapshot(entity)))
@@ -243,6 +244,8 @@ async def update(uow: UnitOfWork, actor: CrmActor, entity_id: uuid.UUID, data: d
         entity.updated_at = utcnow()
         await audit.record(uow, audit.Actor(actor.user_id, actor.api_key_id), RECORD, entity.id, "update", changes)
     await uow.flush()
+    if "registered_name" in changes:
+        await search_words.remember(uow, entity.registered_name)
     return entity
 
 

@@ -5,8 +5,10 @@ not the size of the tenant:
 
 1. **precise**: a substring (ILIKE on trigram indexes), the words in any order (``to_tsvector('simple', …) @@
    websearch_to_tsquery``), an e-mail fragment, the digits of a phone or tax id;
-2. **fuzzy**, only when the precise pass found fewer hits than asked for: trigram similarity (``%``, threshold
-   ``FUZZY_THRESHOLD``) and word similarity (``%>``: "hanbt" finds "Hanbit Trading").
+2. **fuzzy**, only when the precise pass found fewer hits than asked for and the text has letters: each word typed
+   is replaced by its closest words in the tenant's dictionary of name words (``search_words``: pg_trgm similarity
+   over a small table), and names holding those words are found through the full-text indexes ("hanbt tradng"
+   becomes ``(hanbit) & (trading | tradings)`` and finds "Hanbit Trading").
 
 Each pass takes at most ``CANDIDATES`` rows per record kind (in index order) and ranks those: exact name first,
 then full-text rank, substring and trigram similarity. A very broad term ("Trading" among 200,000 accounts) thus
@@ -25,14 +27,13 @@ from sqlalchemy import ColumnElement, Select, case, false, func, literal, litera
 
 from backend.db.keyset import contains_pattern
 from backend.db.uow import UnitOfWork
-from backend.domains.crm import contacts
+from backend.domains.crm import contacts, search_words
 from backend.domains.crm.models import TAX_DIGITS, Account, Contact, LegalEntity
 from backend.domains.crm.visibility import CrmActor, visible_clause
 from backend.kit.errors import FieldError, Invalid
 
 KINDS = ("account", "legal_entity", "contact")
 CANDIDATES = 200
-FUZZY_THRESHOLD = 0.45
 MIN_DIGITS = 4
 
 
@@ -48,10 +49,11 @@ class Hit:
 
 @dataclass(frozen=True, slots=True)
 class Term:
-    """The search text and its derived forms."""
+    """The search text and its derived forms; ``corrected`` is the fuzzy pass's tsquery (dictionary words)."""
 
     q: str
     fuzzy: bool
+    corrected: str = ""
 
     @property
     def pattern(self) -> str:
@@ -77,8 +79,22 @@ def _query(q: str) -> Any:
 def _name_match(column: Any, term: Term) -> Any:
     """Index-backed condition on a name column for the current pass."""
     if term.fuzzy:
-        return or_(column.op("%")(term.q), column.op("%>")(term.q))
+        return _words(column).op("@@")(func.to_tsquery(text("'simple'::regconfig"), term.corrected))
     return or_(column.ilike(term.pattern, escape="\\"), _words(column).op("@@")(_query(term.q)))
+
+
+async def _correct(uow: UnitOfWork, q: str) -> str:
+    """A tsquery of the closest dictionary words for each word of ``q`` ('' when no word has any)."""
+    lexemes = (await uow.session.execute(select(func.unnest(func.tsvector_to_array(
+        func.to_tsvector(text("'simple'::regconfig"), q)))))).scalars()
+    groups: list[str] = []
+    for word in lexemes:
+        if len(word) < 3 or not word.isalnum():
+            continue
+        options = [w for w in await search_words.similar(uow, word) if w.isalnum()]
+        if options:
+            groups.append("(" + " | ".join(options) + ")")
+    return " & ".join(groups)
 
 
 def _name_score(column: Any, q: str) -> Any:
@@ -105,12 +121,14 @@ async def search(uow: UnitOfWork, actor: CrmActor, q: str, *, kinds: tuple[str, 
     hits: list[Hit] = []
     seen: set[uuid.UUID] = set()
     for fuzzy in (False, True):
+        corrected = ""
         if fuzzy:
-            if len(hits) >= limit or len(q) < 3:
+            if len(hits) >= limit or not any(ch.isalpha() for ch in q):
                 break
-            await uow.session.execute(text("SELECT set_config('pg_trgm.similarity_threshold', :t, true)"),
-                                      {"t": str(FUZZY_THRESHOLD)})
-        term = Term(q, fuzzy)
+            corrected = await _correct(uow, q)
+            if not corrected:
+                break
+        term = Term(q, fuzzy, corrected)
         for kind in kinds:
             found = await arms[kind](uow, actor, term, seen)
             seen.update(h.id for h in found)
@@ -158,8 +176,7 @@ async def _legal_entities(uow: UnitOfWork, actor: CrmActor, term: Term, seen: se
 
 
 async def _contacts(uow: UnitOfWork, actor: CrmActor, term: Term, seen: set[uuid.UUID]) -> list[Hit]:
-    by_email = (Contact.email.op("%")(term.q.lower()) if term.fuzzy
-                else Contact.email.ilike(contains_pattern(term.q.lower()), escape="\\"))
+    by_email = false() if term.fuzzy else Contact.email.ilike(contains_pattern(term.q.lower()), escape="\\")
     phone_digits = "".join(ch for ch in term.q if ch.isdigit())
     by_phone = (Contact.phone.like(contains_pattern(phone_digits)) if term.has_digits and not term.fuzzy
                 else false())
