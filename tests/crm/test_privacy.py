@@ -321,3 +321,16 @@ async def test_other_tenants_get_404(api, alpha, beta) -> None:
     assert_problem(inside, 404, "contact_not_found")
     still = await api.get(t(alpha, f"contacts/{contact['id']}"), headers=alpha.auth)
     assert (still.json()["full_name"], still.json()["erased_at"]) == (NAME, None)
+
+
+async def test_the_search_dictionary_forgets_only_words_no_other_name_holds(api, company) -> None:
+    contact = await post(api, company, "contacts", full_name="Ottokar Brunhilde")
+    await post(api, company, "accounts", name="Brunhilde Bakery")
+    done = await erase(api, company, contact["id"], reason="request", confirm=contact["id"])
+    assert done.status_code == 200, done.text
+    words = {r.word for r in await fetch(f'SELECT word FROM "{company.tenant.schema}".search_words')}
+    assert "brunhilde" in words  # the bakery still carries it
+    assert "ottokar" not in words
+    assert {"erased", uuid.UUID(contact["id"]).hex[:8]} <= words
+    fuzzy = await api.get(t(company, "search"), headers=company.auth, params={"q": "Otokar"})
+    assert fuzzy.json()["items"] == []

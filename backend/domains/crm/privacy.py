@@ -31,6 +31,7 @@ data) and the contact's id as confirmation. In one transaction:
   them changes, no row is deleted and no foreign key is cleared;
 * the audit trail: every value in the ``changes`` of those contacts' entries becomes ``[erased]`` (who, when, the
   action and which fields changed stay), as do the personal columns' values in the referencing rows' entries;
+* the search dictionary forgets the words of the erased names that no other name holds (crm/search_words.py);
 * an audit row ``privacy_erase`` with the reason, the mode and counts — no personal data.
 
 Each export writes an audit row ``privacy_export`` (the format only). A contact erased already: 409
@@ -56,7 +57,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from backend.db.uow import UnitOfWork
 from backend.domains.audit import service as audit
 from backend.domains.audit.models import AuditEntry
-from backend.domains.crm import contacts
+from backend.domains.crm import contacts, search_words
 from backend.domains.crm.export import cell
 from backend.domains.crm.merge import references
 from backend.domains.crm.models import Account, Contact
@@ -330,9 +331,12 @@ async def erase_contact(uow: UnitOfWork, actor: CrmActor, contact_id: uuid.UUID,
         raise Conflict("This contact's personal data was erased already.", "contact_erased")
     now = utcnow()
     same_person = [contact, *await _merged_into(uow, contact.id)]
+    former_names = [p.full_name for p in same_person]
     for person in same_person:
         _anonymize(person, now)
     await uow.flush()
+    await search_words.forget(uow, *former_names)
+    await search_words.remember(uow, *(p.full_name for p in same_person))
     ids = [p.id for p in same_person]
     blanked = await _blank_related(uow, ids)
     scrubbed = await _scrub_audit(uow, [str(i) for i in ids], record_type=contacts.RECORD)
