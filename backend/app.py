@@ -43,6 +43,7 @@ from web.pages.crm_contacts import ContactPages
 from web.pages.crm_deals import DealPages
 from web.pages.crm_export import ExportPages
 from web.pages.crm_import import ImportPages
+from web.pages.crm_privacy import ContactPrivacyPages
 from web.pages.keys import ApiKeyPages
 from web.pages.password import PasswordPages
 from web.pages.public import PublicPages
@@ -99,7 +100,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             PrivacyController,
             healthz, readyz,
             PublicPages, TenantPages, AccountPages, PasswordPages, ApiKeyPages, SettingsPages, CrmAccountPages,
-            DealPages, ContactPages, ImportPages, ExportPages,
+            DealPages, ContactPages, ImportPages, ExportPages, ContactPrivacyPages,
             static_router(),
         ],
         template_config=template_config(),

@@ -30,7 +30,7 @@ VALUE_LABELS = {
     "move": "Moved", "win": "Won", "lose": "Lost", "reopen": "Reopened",
     "open": "Open", "won": "Won", "lost": "Lost",
     "decision_maker": "Decision maker", "payer": "Payer", "user": "User", "influencer": "Influencer",
-    "other": "Other",
+    "other": "Other", "privacy_export": "Data exported", "privacy_erase": "Personal data erased",
 }
 
 
