@@ -31,7 +31,8 @@ data) and the contact's id as confirmation. In one transaction:
   them changes, no row is deleted and no foreign key is cleared;
 * the audit trail: every value in the ``changes`` of those contacts' entries becomes ``[erased]`` (who, when, the
   action and which fields changed stay), as do the personal columns' values in the referencing rows' entries;
-* the search dictionary forgets the words of the erased names that no other name holds (crm/search_words.py);
+* the search dictionary forgets the words of the erased names that no other name holds (crm/search_words.py), and
+  expired CSV uploads are purged (an upload younger than its 24-hour lifetime may still hold the person's row);
 * an audit row ``privacy_erase`` with the reason, the mode and counts — no personal data.
 
 Each export writes an audit row ``privacy_export`` (the format only). A contact erased already: 409
@@ -51,7 +52,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.orm.attributes import flag_modified
 
 from backend.db.uow import UnitOfWork
@@ -59,6 +60,7 @@ from backend.domains.audit import service as audit
 from backend.domains.audit.models import AuditEntry
 from backend.domains.crm import contacts, search_words
 from backend.domains.crm.export import cell
+from backend.domains.crm.imports_models import CsvImport
 from backend.domains.crm.merge import references
 from backend.domains.crm.models import Account, Contact
 from backend.domains.crm.visibility import CrmActor
@@ -84,7 +86,7 @@ CLEARED = ("job_title", "email", "phone")
 # the metadata are ignored.
 PERSONAL_COLUMNS: dict[str, tuple[str, ...]] = {
     "interactions": ("subject", "body", "address", "latitude", "longitude"),
-    "tasks": ("notes",),
+    "tasks": ("title", "notes"),
 }
 
 
@@ -336,6 +338,7 @@ async def erase_contact(uow: UnitOfWork, actor: CrmActor, contact_id: uuid.UUID,
         _anonymize(person, now)
     await uow.flush()
     await search_words.forget(uow, *former_names)
+    await uow.session.execute(delete(CsvImport).where(CsvImport.expires_at < func.now()))  # expired uploads
     await search_words.remember(uow, *(p.full_name for p in same_person))
     ids = [p.id for p in same_person]
     blanked = await _blank_related(uow, ids)
