@@ -20,11 +20,14 @@ from backend.api.crm_custom_fields import CustomFieldController
 from backend.api.crm_deals import DealController, PipelineController
 from backend.api.crm_export import ExportController
 from backend.api.crm_imports import ImportController
+from backend.api.crm_interactions import InteractionController
 from backend.api.crm_legal_entities import LegalEntityController
 from backend.api.crm_marketing_events import MarketingEventController
 from backend.api.crm_merge import MergeController
 from backend.api.crm_privacy import PrivacyController
 from backend.api.crm_search import SearchController
+from backend.api.crm_tasks import TaskController
+from backend.api.crm_timeline import TimelineController
 from backend.api.docs import ReferenceRenderPlugin
 from backend.api.health import healthz, readyz
 from backend.api.middleware import add_request_id_header, request_id_middleware
@@ -96,8 +99,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         route_handlers=[
             AuthController, TenantAdminController, AccountController, LegalEntityController, ContactController,
             PipelineController, DealController, AuditController, SearchController, CustomFieldController,
-            MarketingEventController, MergeController, ImportController, ExportController,
-            PrivacyController,
+            MarketingEventController, MergeController, ImportController, ExportController, InteractionController,
+            TaskController, TimelineController, PrivacyController,
             healthz, readyz,
             PublicPages, TenantPages, AccountPages, PasswordPages, ApiKeyPages, SettingsPages, CrmAccountPages,
             DealPages, ContactPages, ImportPages, ExportPages, ContactPrivacyPages,

@@ -189,7 +189,8 @@ def seed_command(settings: Settings, slug: str, *, size: str, seed: int, force: 
         async with tenant_scope(tenant) as uow:
             report = await seed_crm(uow, owner, size=size, seed=seed, progress=print_progress)
         print(f"seeded {slug}: {report.accounts} accounts, {report.legal_entities} legal entities, "
-              f"{report.contacts} contacts, {report.deals} deals ({report.won} won, {report.lost} lost)")
+              f"{report.contacts} contacts, {report.deals} deals ({report.won} won, {report.lost} lost), "
+              f"{report.interactions} interactions, {report.tasks} tasks")
         return 0
 
     return _run(settings, body)

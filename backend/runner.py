@@ -52,8 +52,8 @@ async def prepare(settings: Settings) -> None:
 
             async with tenant_scope(demo[0]) as uow:
                 seeded = await seed_crm(uow, demo[1], size="small", progress=print_progress)
-            print(f"  demo data: {seeded.accounts} accounts, {seeded.contacts} contacts, {seeded.deals} deals",
-                  file=sys.stderr)
+            print(f"  demo data: {seeded.accounts} accounts, {seeded.contacts} contacts, {seeded.deals} deals, "
+                  f"{seeded.interactions} interactions, {seeded.tasks} tasks", file=sys.stderr)
     finally:
         await db.dispose()
         set_database(None)

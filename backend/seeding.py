@@ -1,7 +1,8 @@
 """`tandem seed`: realistic, deterministic CRM demo data, written through the real services.
 
 Accounts in four markets (Korea, Japan, Russia, the US) with their legal entities, contacts and deals
-spread over the pipeline (some won, some lost with a reason), so a first-time user sees a living product.
+spread over the pipeline (some won, some lost with a reason), then a year of interactions and a few tasks per
+account (backend/seeding_activities.py), so a first-time user sees a living product.
 Everything goes through the domain services, so seeded data obeys every validation rule and is audited.
 """
 
@@ -13,7 +14,7 @@ import sys
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -24,7 +25,9 @@ from backend.domains.crm import accounts, contacts, deals, legal_entities, pipel
 from backend.domains.crm.deals_models import PipelineStage
 from backend.domains.crm.models import Account
 from backend.domains.crm.visibility import CrmActor
+from backend.kit.clock import utcnow
 from backend.kit.errors import DomainError
+from backend.seeding_activities import seed_activities
 
 SIZES = {"tiny": 12, "small": 200, "medium": 1_000}
 LOST_REASONS = ("Price too high", "Chose a competitor", "Budget frozen", "No decision maker", "Timing")
@@ -83,6 +86,8 @@ class SeedReport:
     deals: int = 0
     won: int = 0
     lost: int = 0
+    interactions: int = 0
+    tasks: int = 0
     skipped: list[str] = field(default_factory=list)
 
 
@@ -91,7 +96,8 @@ async def existing_accounts(uow: UnitOfWork) -> int:
 
 
 async def seed_crm(uow: UnitOfWork, owner_user_id: uuid.UUID, *, size: str = "small", seed: int = 7,
-                   progress: Callable[[str], None] | None = None) -> SeedReport:
+                   progress: Callable[[str], None] | None = None, now: datetime | None = None) -> SeedReport:
+    """Accounts with legal entities, contacts and deals, then a year of interactions and tasks up to ``now``."""
     if size not in SIZES:
         raise ValueError(f"size must be one of {', '.join(SIZES)}")
     rng = random.Random(seed)  # noqa: S311 - deterministic demo data, not secrets
@@ -108,6 +114,9 @@ async def seed_crm(uow: UnitOfWork, owner_user_id: uuid.UUID, *, size: str = "sm
         await _one_account(uow, actor, rng, market, index, open_stages, report)
         if progress and (index + 1) % 50 == 0:
             progress(f"{index + 1}/{total} accounts")
+    activities = await seed_activities(uow, actor, seed=seed, now=now or utcnow(), progress=progress)
+    report.interactions, report.tasks = activities.interactions, activities.tasks
+    report.skipped += activities.skipped
     return report
 
 

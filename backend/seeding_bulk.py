@@ -280,9 +280,10 @@ def interactions_sql(p: Plan) -> str:
         return f"(CASE {account} % 4 {arms} END + ({_h('i', s + 43 + axis)} % 2000 - 1000) / 10000.0)"
 
     return f"""
-INSERT INTO interactions (id, account_id, contact_id, kind, occurred_at, subject, direction, duration_seconds,
+INSERT INTO interactions (id, account_id, contact_id, kind, occurred_at, subject, body, direction, duration_seconds,
                           latitude, longitude, source, author_user_id, created_at, updated_at)
 SELECT id, account_id, contact_id, kind, occurred_at, subject,
+       CASE WHEN kind = 'note' THEN 'Notes: ' || subject END,
        CASE WHEN kind = 'call' THEN (ARRAY['inbound', 'outbound'])[1 + i % 2] END,
        CASE WHEN kind = 'call' THEN 30 + i % 1800 END,
        CASE WHEN kind = 'visit' THEN lat END, CASE WHEN kind = 'visit' THEN lon END,

@@ -14,7 +14,7 @@ from litestar.params import FromQuery, Parameter
 from backend.api.context import TenantContext, tenant_ctx
 from backend.api.crm_common import CRM_ROUTE, crm_actor
 from backend.domains.audit import service as audit
-from backend.domains.crm import accounts, contacts, deals, legal_entities
+from backend.domains.crm import accounts, contacts, deals, interactions, legal_entities, tasks
 from backend.kit.errors import FieldError, Invalid
 
 
@@ -38,6 +38,8 @@ RECORD_READERS: dict[str, Any] = {
     "legal_entity": legal_entities.get,
     "contact": contacts.get,
     "deal": deals.get,
+    "interaction": interactions.get,
+    "task": tasks.get,
 }
 
 

@@ -332,6 +332,6 @@ async def test_the_search_dictionary_forgets_only_words_no_other_name_holds(api,
     words = {r.word for r in await fetch(f'SELECT word FROM "{company.tenant.schema}".search_words')}
     assert "brunhilde" in words  # the bakery still carries it
     assert "ottokar" not in words
-    assert {"erased", uuid.UUID(contact["id"]).hex[:8]} <= words
+    assert {"erased", "contact"} <= words  # the placeholder's words (its id part has digits: kept out)
     fuzzy = await api.get(t(company, "search"), headers=company.auth, params={"q": "Otokar"})
     assert fuzzy.json()["items"] == []

@@ -32,6 +32,8 @@ async def test_volumes_follow_the_scale_and_rows_keep_the_rules(client, company)
     assert counts["deals"] == 100
     assert counts["legal_entities"] == 90  # none for the person accounts (every tenth)
     assert counts["deal_stage_history"] >= counts["deals"]
+    assert counts["interactions"] == 1000
+    assert counts["search_words"] > 0
     [(accounts, contacts, orphans)] = await rows(company, (
         "SELECT (SELECT count(*) FROM accounts), (SELECT count(*) FROM contacts),"
         " (SELECT count(*) FROM contacts c WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = c.account_id))"))
@@ -39,6 +41,18 @@ async def test_volumes_follow_the_scale_and_rows_keep_the_rules(client, company)
     for (phone,) in await rows(company, "SELECT phone FROM contacts ORDER BY id LIMIT 40"):
         parsed = phonenumbers.parse(phone)
         assert phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) == phone
+    # interactions sit on existing accounts, their contacts on the same account; calls and visits are complete
+    [(bad_links, bad_calls, bad_visits, kinds)] = await rows(company, (
+        "SELECT count(*) FILTER (WHERE c.id IS NOT NULL AND c.account_id <> i.account_id OR a.id IS NULL),"
+        " count(*) FILTER (WHERE i.kind = 'call' AND (i.direction IS NULL OR i.duration_seconds IS NULL)),"
+        " count(*) FILTER (WHERE i.kind = 'visit' AND i.latitude IS NULL), count(DISTINCT i.kind)"
+        " FROM interactions i LEFT JOIN accounts a ON a.id = i.account_id LEFT JOIN contacts c ON c.id = i.contact_id"))
+    assert (bad_links, bad_calls, bad_visits, kinds) == (0, 0, 0, 6)
+    # the timeline shows them
+    [(account_id,)] = await rows(company, "SELECT account_id FROM interactions ORDER BY occurred_at DESC LIMIT 1")
+    feed = await client.get(f"/api/v1/t/{company.slug}/accounts/{account_id}/timeline", headers=company.auth)
+    assert feed.status_code == 200, feed.text
+    assert any(item["kind"] == "interaction" for item in feed.json()["items"]), feed.json()
     # tax ids are unique, as the duplicate warning expects of real data
     [(dupes,)] = await rows(company, "SELECT count(*) - count(DISTINCT tax_id) FROM legal_entities")
     assert dupes == 0

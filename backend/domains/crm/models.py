@@ -165,4 +165,6 @@ class Contact(TenantBase):
         custom_index("contacts"),
         _fulltext("ix_contacts_full_name_fts", "full_name"),
         _trigram("ix_contacts_phone_trgm", "phone"),
+        Index("ix_contacts_email_prefix", literal_column("lower(email::text)").label("expr"),
+              postgresql_ops={"expr": "text_pattern_ops"}),
     )

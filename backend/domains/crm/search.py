@@ -84,17 +84,22 @@ def _name_match(column: Any, term: Term) -> Any:
 
 
 async def _correct(uow: UnitOfWork, q: str) -> str:
-    """A tsquery of the closest dictionary words for each word of ``q`` ('' when no word has any)."""
+    """A tsquery of the words of ``q``: each word the dictionary does not know is replaced by its closest dictionary
+    words, known words stay; words with digits, and unknown words without any close word, are left out. '' when
+    no word needs correcting (the precise pass already saw them all) or none can be."""
+    options = await search_words.corrections(uow, q)
+    if not any(options.values()):
+        return ""
     lexemes = (await uow.session.execute(select(func.unnest(func.tsvector_to_array(
         func.to_tsvector(text("'simple'::regconfig"), q)))))).scalars()
     groups: list[str] = []
     for word in lexemes:
-        if len(word) < 3 or not word.isalnum():
-            continue
-        options = [w for w in await search_words.similar(uow, word) if w.isalnum()]
-        if options:
-            groups.append("(" + " | ".join(options) + ")")
-    return " & ".join(groups)
+        if word in options:
+            if options[word]:
+                groups.append("(" + " | ".join(w for w in options[word] if w.isalnum()) + ")")
+        elif word.isalnum() and not any(ch.isdigit() for ch in word):
+            groups.append(word)
+    return " & ".join(g for g in groups if g != "()")
 
 
 def _name_score(column: Any, q: str) -> Any:
@@ -123,17 +128,18 @@ async def search(uow: UnitOfWork, actor: CrmActor, q: str, *, kinds: tuple[str, 
     for fuzzy in (False, True):
         corrected = ""
         if fuzzy:
-            if len(hits) >= limit or not any(ch.isalpha() for ch in q):
+            if len(hits) >= limit or "@" in q or not any(ch.isalpha() for ch in q):
                 break
             corrected = await _correct(uow, q)
             if not corrected:
                 break
         term = Term(q, fuzzy, corrected)
+        found: list[Hit] = []
         for kind in kinds:
-            found = await arms[kind](uow, actor, term, seen)
-            seen.update(h.id for h in found)
-            hits += found
-    hits.sort(key=lambda h: (-h.score, h.title.lower(), str(h.id)))
+            found += await arms[kind](uow, actor, term, seen)
+        seen.update(h.id for h in found)
+        # every precise hit ranks above every fuzzy one
+        hits += sorted(found, key=lambda h: (-h.score, h.title.lower(), str(h.id)))
     return hits[:limit]
 
 
@@ -175,8 +181,18 @@ async def _legal_entities(uow: UnitOfWork, actor: CrmActor, term: Term, seen: se
     return [Hit("legal_entity", r.id, r.registered_name, r.tax_id, r.account_id, float(r.score)) for r in rows]
 
 
+def _email_match(q: str) -> Any:
+    """A fragment with '@' or '.' anywhere in the address (trigrams); a bare word as the start of the address
+    (btree range) or of its domain."""
+    if "@" in q or "." in q:
+        return Contact.email.ilike(contains_pattern(q.lower()), escape="\\")
+    word = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return or_(func.lower(Contact.email).like(word + "%", escape="\\"),
+               Contact.email.ilike("%@" + word + "%", escape="\\"))
+
+
 async def _contacts(uow: UnitOfWork, actor: CrmActor, term: Term, seen: set[uuid.UUID]) -> list[Hit]:
-    by_email = false() if term.fuzzy else Contact.email.ilike(contains_pattern(term.q.lower()), escape="\\")
+    by_email = false() if term.fuzzy else _email_match(term.q)
     phone_digits = "".join(ch for ch in term.q if ch.isdigit())
     by_phone = (Contact.phone.like(contains_pattern(phone_digits)) if term.has_digits and not term.fuzzy
                 else false())

@@ -50,7 +50,12 @@ async def _tsvector_words(uow: UnitOfWork, names: tuple[str | None, ...]) -> set
         return set()
     query = select(func.unnest(func.tsvector_to_array(func.to_tsvector(text("'simple'::regconfig"),
                                                                         " ".join(present)))))
-    return {w for w in (await uow.session.execute(query)).scalars() if 1 < len(w) <= MAX_WORD}
+    return {w for w in (await uow.session.execute(query)).scalars() if _kept(w)}
+
+
+def _kept(word: str) -> bool:
+    """Words with digits (numbers, codes) are matched exactly, never corrected: they stay out."""
+    return 1 < len(word) <= MAX_WORD and not any(ch.isdigit() for ch in word)
 
 
 def fill_sql() -> str:
@@ -59,15 +64,22 @@ def fill_sql() -> str:
         f"SELECT unnest(tsvector_to_array(to_tsvector('simple'::regconfig, {column}::text))) AS word FROM {table}"
         for table, column in SOURCES)
     return (f"INSERT INTO search_words (word) SELECT word FROM ({parts}) AS w "
-            f"WHERE length(word) BETWEEN 2 AND {MAX_WORD} ON CONFLICT DO NOTHING")
+            f"WHERE length(word) BETWEEN 2 AND {MAX_WORD} AND word !~ '[0-9]' ON CONFLICT DO NOTHING")
 
 
-async def similar(uow: UnitOfWork, word: str, *, limit: int = 4, threshold: float = 0.3) -> list[str]:
-    """Dictionary words closest to ``word`` (itself first when present)."""
-    query = (select(SearchWord.word)
-             .where(SearchWord.word.op("%")(word), func.similarity(SearchWord.word, word) >= threshold)
-             .order_by(func.similarity(SearchWord.word, word).desc(), SearchWord.word).limit(limit))
-    return list((await uow.session.execute(query)).scalars())
+async def corrections(uow: UnitOfWork, q: str, *, per_word: int = 4,
+                      threshold: float = 0.3) -> dict[str, list[str]]:
+    """For each word of ``q`` that is not in the dictionary: its closest dictionary words (one round trip).
+
+    Known words and words with digits are left to the precise pass, so a query of known words returns ``{}``.
+    """
+    rows = await uow.session.execute(text(f"""
+        SELECT q.w, ARRAY(SELECT s.word FROM search_words s WHERE s.word % q.w AND similarity(s.word, q.w) >= :t
+                          ORDER BY similarity(s.word, q.w) DESC, s.word LIMIT {int(per_word)}) AS options
+        FROM unnest(tsvector_to_array(to_tsvector('simple'::regconfig, :q))) AS q(w)
+        WHERE length(q.w) >= 3 AND q.w !~ '[0-9]' AND NOT EXISTS (SELECT 1 FROM search_words k WHERE k.word = q.w)
+        """), {"q": q, "t": threshold})
+    return {r.w: list(r.options) for r in rows}
 
 
 async def forget(uow: UnitOfWork, *names: str | None) -> None:

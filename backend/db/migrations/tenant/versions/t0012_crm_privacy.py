@@ -1,7 +1,7 @@
 """CRM privacy: contacts.erased_at (set when a contact's personal data was erased on request)
 
 Revision ID: t0012
-Revises: t0013
+Revises: t0006
 Create Date: 2026-11-26
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "t0012"
-down_revision = "t0013"
+down_revision = "t0006"
 branch_labels = None
 depends_on = None
 
