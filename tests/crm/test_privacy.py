@@ -73,10 +73,32 @@ async def _merged_duplicate(api, company, contact: dict[str, Any]) -> str:
     return str(duplicate["id"])
 
 
+async def _account_of(api, company, contact: dict[str, Any]) -> str:
+    if contact.get("account_id"):
+        return str(contact["account_id"])
+    return str((await post(api, company, "accounts", name="Activity Holder"))["id"])
+
+
+async def _interaction(api, company, contact: dict[str, Any]) -> str:
+    made = await post(api, company, "interactions", kind="visit", account_id=await _account_of(api, company, contact),
+                      contact_id=contact["id"], subject="Visit to Zoltan Vereczkey",
+                      body="Met at home; left-handed, prefers calls", latitude="37.566500", longitude="126.978000",
+                      address="12 Quiet Street, Seoul")
+    return str(made["id"])
+
+
+async def _task(api, company, contact: dict[str, Any]) -> str:
+    made = await post(api, company, "tasks", title="Call Zoltan back", notes="Vereczkey asked for a quote",
+                      link_type="contact", link_id=contact["id"])
+    return str(made["id"])
+
+
 # A table that gains a foreign key to contacts.id needs a maker here (the completeness test fails until it has one),
 # and, if it holds free text about the person, an entry in privacy.PERSONAL_COLUMNS.
 ROW_MAKERS: dict[str, RowMaker] = {
     "contacts": _merged_duplicate,
+    "interactions": _interaction,
+    "tasks": _task,
 }
 
 
@@ -127,6 +149,9 @@ async def test_export_holds_rows_of_every_referencing_table_and_the_history(api,
     assert document["account"] == {"id": firm["id"], "name": "Privacy Firm"}
 
     assert set(document["related"]) == set(privacy.referencing_tables())
+    [visit] = document["related"]["interactions"]
+    assert (visit["latitude"], visit["subject"]) == ("37.566500", "Visit to Zoltan Vereczkey")  # Decimal as text
+    assert datetime.fromisoformat(visit["occurred_at"]).tzinfo is not None
     for table, row_id in made.items():
         rows = document["related"][table]
         assert row_id in {r["id"] for r in rows}, table
@@ -196,6 +221,7 @@ async def test_erase_anonymizes_keeps_records_and_scrubs_the_trail(api, company)
     contact = await person(api, company, firm["id"], sms_consent=True, sms_consent_source="web form")
     await api.patch(t(company, f"contacts/{contact['id']}"), headers=company.auth, json={"job_title": "Lead Buyer"})
     duplicate = await _merged_duplicate(api, company, contact)
+    visit, task = await _interaction(api, company, contact), await _task(api, company, contact)
     assert await traces(company)  # the person is there before
     kept = {name: await _rows(company, table, "id", row_id) for name, table, row_id in (
         ("account", "accounts", firm["id"]), ("entity", "legal_entities", entity["id"]),
@@ -220,6 +246,16 @@ async def test_erase_anonymizes_keeps_records_and_scrubs_the_trail(api, company)
     for name, table, row_id in (("account", "accounts", firm["id"]), ("entity", "legal_entities", entity["id"]),
                                 ("deal", "deals", deal["id"])):
         assert await _rows(company, table, "id", row_id) == kept[name], name
+    [kept_visit] = await _rows(company, "interactions", "id", visit)
+    assert (str(kept_visit["contact_id"]), str(kept_visit["account_id"]), kept_visit["kind"]) == (
+        contact["id"], firm["id"], "visit")
+    assert [kept_visit[c] for c in ("subject", "body", "address", "latitude", "longitude")] == [None] * 5
+    [kept_task] = await _rows(company, "tasks", "id", task)
+    assert (str(kept_task["contact_id"]), kept_task["title"], kept_task["notes"]) == (contact["id"], "[erased]", None)
+    [visit_created] = await fetch(f'SELECT changes FROM "{company.tenant.schema}".audit_log WHERE record_id = :r '
+                                  "AND action = 'create'", r=visit)
+    assert visit_created.changes["subject"] == [None, "[erased]"]
+    assert visit_created.changes["kind"] == [None, "visit"]  # only the personal columns are scrubbed
     [dup] = await _rows(company, "contacts", "id", duplicate)
     assert (dup["full_name"], dup["email"], dup["merged_into_id"], dup["erased_at"] is not None) == (
         f"Erased contact {uuid.UUID(duplicate).hex[:8]}", None, uuid.UUID(contact["id"]), True)
@@ -236,6 +272,7 @@ async def test_erase_anonymizes_keeps_records_and_scrubs_the_trail(api, company)
     assert erased_entry["reason"] == [None, "Data subject request #17"]
     assert erased_entry["mode"] == [None, "anonymize"]
     assert erased_entry["merged_contacts_erased"] == [0, 1]
+    assert (erased_entry["blanked:interactions"], erased_entry["blanked:tasks"]) == ([0, 1], [0, 1])
 
     for q in (NAME, "Vereczkey", "zoltan.vereczkey@", "5550-9876"):
         found = await api.get(t(company, "search"), headers=company.auth, params={"q": q})
