@@ -30,7 +30,13 @@ VALUE_LABELS = {
     "move": "Moved", "win": "Won", "lose": "Lost", "reopen": "Reopened",
     "open": "Open", "won": "Won", "lost": "Lost",
     "decision_maker": "Decision maker", "payer": "Payer", "user": "User", "influencer": "Influencer",
-    "other": "Other", "privacy_export": "Data exported", "privacy_erase": "Personal data erased",
+    "other": "Other",
+    # interactions and timeline events
+    "meeting": "Meeting", "call": "Call", "sms": "SMS", "email": "Email", "visit": "Visit", "note": "Note",
+    "inbound": "Inbound", "outbound": "Outbound",
+    "deal_created": "Deal created", "deal_moved": "Deal moved", "deal_won": "Deal won", "deal_lost": "Deal lost",
+    "deal_reopened": "Deal reopened", "task_created": "Task added", "task_done": "Task done",
+    "privacy_export": "Data exported", "privacy_erase": "Personal data erased",
 }
 
 
