@@ -18,6 +18,7 @@ from backend.api.crm_audit import AuditController
 from backend.api.crm_contacts import ContactController
 from backend.api.crm_deals import DealController, PipelineController
 from backend.api.crm_legal_entities import LegalEntityController
+from backend.api.crm_reports import ReportController
 from backend.api.crm_search import SearchController
 from backend.api.docs import ReferenceRenderPlugin
 from backend.api.health import healthz, readyz
@@ -85,7 +86,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app = Litestar(
         route_handlers=[
             AuthController, TenantAdminController, AccountController, LegalEntityController, ContactController,
-            PipelineController, DealController, AuditController, SearchController,
+            PipelineController, DealController, AuditController, SearchController, ReportController,
             healthz, readyz,
             PublicPages, TenantPages, AccountPages, PasswordPages, ApiKeyPages, SettingsPages, CrmAccountPages,
             DealPages,
