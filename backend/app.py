@@ -35,6 +35,7 @@ from tenants.registry import registry
 from web.pages.account import AccountPages
 from web.pages.crm_accounts import AccountPages as CrmAccountPages
 from web.pages.crm_deals import DealPages
+from web.pages.crm_reports import ReportPages
 from web.pages.keys import ApiKeyPages
 from web.pages.password import PasswordPages
 from web.pages.public import PublicPages
@@ -89,7 +90,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             PipelineController, DealController, AuditController, SearchController, ReportController,
             healthz, readyz,
             PublicPages, TenantPages, AccountPages, PasswordPages, ApiKeyPages, SettingsPages, CrmAccountPages,
-            DealPages,
+            DealPages, ReportPages,
             static_router(),
         ],
         template_config=template_config(),

@@ -83,7 +83,8 @@ async def timed(runs: int, call: Callable[[], Awaitable[Any]]) -> list[float]:
 def summary(label: str, took: list[float]) -> str:
     ordered = sorted(took)
     p95 = ordered[max(0, round(len(ordered) * 0.95) - 1)]
-    return f"{label:<34} median {statistics.median(took):7.1f} ms   p95 {p95:7.1f} ms   max {max(took):7.1f} ms"
+    return (f"{label:<26} median {statistics.median(took):7.1f} ms   p95 {p95:7.1f} ms   min {min(took):7.1f} ms"
+            f"   max {max(took):7.1f} ms")
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -151,6 +152,7 @@ async def explain(tenant: Any, manager: CrmActor, rep: CrmActor, year: ReportQue
     for actor in (manager, rep):
         async with tenant_scope(tenant) as uow:
             _, stages = await funnel.pipeline_of(uow, None)
+            await scope.plan_per_query(uow)
             query = funnel.outcome_query(actor, stages, await scope.calendar(uow), year.period)
             sql = str(query.compile(uow.session.get_bind(), compile_kwargs={"literal_binds": True}))
             plan = await uow.session.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + sql))

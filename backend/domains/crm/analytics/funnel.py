@@ -32,7 +32,7 @@ from sqlalchemy.orm import aliased
 from backend.db.uow import UnitOfWork
 from backend.domains.crm import pipelines
 from backend.domains.crm.analytics import scope
-from backend.domains.crm.analytics.params import BadReportQuery, Period, ReportQuery
+from backend.domains.crm.analytics.params import Period, ReportQuery, bad_query
 from backend.domains.crm.deals_models import Deal, DealStageMove, Pipeline, PipelineStage
 from backend.domains.crm.models import Account
 from backend.domains.crm.visibility import CrmActor
@@ -78,7 +78,7 @@ async def pipeline_of(uow: UnitOfWork, pipeline_id: uuid.UUID | None) -> tuple[P
     else:
         pipeline = await uow.session.get(Pipeline, pipeline_id)
     if pipeline is None:
-        raise BadReportQuery([FieldError("pipeline_id", "no such pipeline")])
+        raise bad_query([FieldError("pipeline_id", "no such pipeline")])
     stages = (await uow.session.execute(select(PipelineStage).where(PipelineStage.pipeline_id == pipeline.id)
                                         .order_by(PipelineStage.position, PipelineStage.id))).scalars()
     return pipeline, list(stages)
@@ -98,8 +98,8 @@ def outcome_query(actor: CrmActor, stages: list[PipelineStage], cal: scope.Calen
     entered, move = aliased(DealStageMove), aliased(DealStageMove)
     ranks = {stage_id: i + 1 for i, stage_id in enumerate(open_ids)} | {i: len(open_ids) + 1 for i in won_ids}
     codes = dict.fromkeys(won_ids, WON) | dict.fromkeys(lost_ids, LOST)
-    rank = case(ranks, value=move.to_stage_id, else_=0) if ranks else literal(0)
-    code = case(codes, value=move.to_stage_id, else_=OPEN) if codes else literal(OPEN)
+    rank = case(*[(move.to_stage_id == k, v) for k, v in ranks.items()], else_=0) if ranks else literal(0)
+    code = case(*[(move.to_stage_id == k, v) for k, v in codes.items()], else_=OPEN) if codes else literal(OPEN)
     per_deal = (
         select(func.max(rank).label("furthest"), func.max(move.id * 4 + code).label("last"))
         .select_from(entered)
@@ -123,6 +123,7 @@ def outcome_query(actor: CrmActor, stages: list[PipelineStage], cal: scope.Calen
 async def funnel(uow: UnitOfWork, actor: CrmActor, query: ReportQuery) -> Funnel:
     pipeline, stages = await pipeline_of(uow, query.pipeline_id)
     cal = await scope.calendar(uow)
+    await scope.plan_per_query(uow)
     grouped = await uow.session.execute(outcome_query(actor, stages, cal, query.period))
     outcomes = [(int(furthest), int(code), int(n)) for furthest, code, n in grouped.all()]
     entered = sum(n for *_, n in outcomes)

@@ -30,12 +30,12 @@ MAX_DAYS = 5 * 366
 FIELDS = ("from", "to", "pipeline_id", "currency", "abc", "xyz", "share", "growth")
 
 
-class BadReportQuery(DomainError):
-    """Query parameters of a report that cannot be used: a 400 problem with one reason per field."""
+CODE = "invalid_report_query"
 
-    def __init__(self, errors: list[FieldError]) -> None:
-        super().__init__(detail="Please correct the report settings.", code="invalid_report_query", status=400,
-                         errors=errors)
+
+def bad_query(errors: list[FieldError]) -> DomainError:
+    """Query parameters of a report that cannot be used: a 400 problem with one reason per field."""
+    return DomainError("Please correct the report settings.", CODE, 400, errors)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +143,7 @@ def _one_number(errors: _Errors, raw: Mapping[str, str | None], field: str, defa
 
 
 def parse(raw: Mapping[str, str | None], *, today: date) -> ReportQuery:
-    """A report query from raw query parameters; raises ``BadReportQuery`` (400) naming every bad one."""
+    """A report query from raw query parameters; raises a 400 ``invalid_report_query`` naming every bad one."""
     errors = _Errors()
     start, end = _date(errors, raw, "from"), _date(errors, raw, "to")
     end = end or today
@@ -172,5 +172,5 @@ def parse(raw: Mapping[str, str | None], *, today: date) -> ReportQuery:
                            "a growth in percent between -100 and 10000, e.g. 10"),
     )
     if errors.items:
-        raise BadReportQuery(errors.items)
+        raise bad_query(errors.items)
     return query
