@@ -93,6 +93,7 @@ def xyz_class(cv: Decimal | None, x: Decimal, y: Decimal) -> str | None:
 
 async def abc_xyz(uow: UnitOfWork, actor: CrmActor, query: ReportQuery) -> AbcXyzReport:
     cal = await scope.calendar(uow)
+    await scope.plan_per_query(uow)
     currency = query.currency or cal.base_currency
     start, end = cal.bounds(query.period)
     abc_revenue = await monthly_revenue(uow, actor, cal, currency=currency, start=start, end=end)

@@ -64,6 +64,7 @@ def quadrant(share: Decimal, growth: Decimal | None, share_threshold: Decimal, g
 
 async def bcg(uow: UnitOfWork, actor: CrmActor, query: ReportQuery) -> BcgReport:
     cal = await scope.calendar(uow)
+    await scope.plan_per_query(uow)
     currency = query.currency or cal.base_currency
     last_start, previous_start = month_start(query.period.end, 11), month_start(query.period.end, 23)
     last = Period(last_start, query.period.end)

@@ -67,6 +67,7 @@ def currency_order(currency: str | None) -> tuple[bool, str]:
 
 async def forecast(uow: UnitOfWork, actor: CrmActor, query: ReportQuery) -> Forecast:
     cal = await scope.calendar(uow)
+    await scope.plan_per_query(uow)
     today = cal.today()
     months = scope.month_starts(today, MONTHS)
     horizon = month_start(months[-1], -1)

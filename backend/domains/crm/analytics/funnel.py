@@ -15,8 +15,10 @@ The rule:
   the first step or after a step nobody reached. ``win_rate`` = won / entered x 100, rounded the same way.
 
 Indexes (revision t0010): the cohort comes from the partial index ``ix_deal_stage_history_entered`` (creation rows by
-``moved_at``, covering deal and stage), the moves inside the range through the BRIN index on ``moved_at``, and
-archived deals from the partial index ``ix_deals_archived``; one hash aggregate per deal, no sort.
+``moved_at``, covering deal and stage), archived deals from the partial index ``ix_deals_archived``, and the moves
+inside the range through the BRIN index on ``moved_at``; each deal's moves are folded by one hash aggregate, no sort.
+For a rep the visible part of the cohort is materialised first, so the moves are still read in one pass.
+Benchmark: ``python -m tests.perf.funnel`` (docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
@@ -87,9 +89,10 @@ async def pipeline_of(uow: UnitOfWork, pipeline_id: uuid.UUID | None) -> tuple[P
 def outcome_query(actor: CrmActor, stages: list[PipelineStage], cal: scope.Calendar, period: Period) -> Select[Any]:
     """SELECT (furthest rank, outcome code, deals) for the cohort, grouped.
 
-    Rank of a move: the target's place among the open stages (1…k), k+1 for the won stage (passes them all), 0 for
-    the lost stage. Outcome code of the last move (the highest id): 1 won, 2 lost, 0 open; read as ``max(id*4 +
-    code) % 4``, so one hash aggregate answers both without sorting the moves of each deal.
+    Rank of a stage: its place among the open stages (1…k), k+1 for the won stage (it passes them all), 0 for the
+    lost stage; a deal's furthest rank is the highest of its creation stage and its later moves. Outcome code of the
+    last move (the highest id): 1 won, 2 lost, 0 open (also when the deal has not moved since its creation); read
+    as ``max(id*4 + code) % 4``, so one hash aggregate per deal answers both, without sorting anyone's moves.
     """
     start, end = cal.bounds(period)
     open_ids = [s.id for s in stages if s.kind == "open"]
@@ -98,24 +101,33 @@ def outcome_query(actor: CrmActor, stages: list[PipelineStage], cal: scope.Calen
     entered, move = aliased(DealStageMove), aliased(DealStageMove)
     ranks = {stage_id: i + 1 for i, stage_id in enumerate(open_ids)} | {i: len(open_ids) + 1 for i in won_ids}
     codes = dict.fromkeys(won_ids, WON) | dict.fromkeys(lost_ids, LOST)
-    rank = case(*[(move.to_stage_id == k, v) for k, v in ranks.items()], else_=0) if ranks else literal(0)
+
+    def rank(stage: Any) -> Any:
+        return case(*[(stage == k, v) for k, v in ranks.items()], else_=0) if ranks else literal(0)
+
     code = case(*[(move.to_stage_id == k, v) for k, v in codes.items()], else_=OPEN) if codes else literal(OPEN)
-    per_deal = (
-        select(func.max(rank).label("furthest"), func.max(move.id * 4 + code).label("last"))
-        .select_from(entered)
-        # a deal's moves all follow its creation, so only the moves inside the range are read (BRIN on moved_at)
-        .join(move, and_(move.deal_id == entered.deal_id, move.moved_at >= start, move.moved_at < end))
-        .where(entered.from_stage_id.is_(None), entered.moved_at >= start, entered.moved_at < end,
-               entered.to_stage_id.in_([s.id for s in stages]))
-        .group_by(move.deal_id)
-    )
+    cohort = (select(entered.deal_id, rank(entered.to_stage_id).label("first"))
+              .where(entered.from_stage_id.is_(None), entered.moved_at >= start, entered.moved_at < end,
+                     entered.to_stage_id.in_([s.id for s in stages])))
     visible = scope.deal_clause(actor)
     if visible is None:  # read-all roles: only archived deals are left out (a tiny partial index)
-        per_deal = per_deal.where(~exists().where(Deal.id == entered.deal_id, Deal.archived_at.is_not(None)))
-    else:
-        per_deal = (per_deal.join(Deal, Deal.id == entered.deal_id).join(Account, Account.id == Deal.account_id)
-                    .where(Deal.archived_at.is_(None), visible))
-    rows = per_deal.subquery()
+        members: Any = cohort.where(~exists().where(Deal.id == entered.deal_id, Deal.archived_at.is_not(None)))
+        members = members.subquery("cohort")
+    else:  # the visible part of the cohort, materialised: its moves are then read once, not probed per deal
+        members = (cohort.join(Deal, Deal.id == entered.deal_id).join(Account, Account.id == Deal.account_id)
+                   .where(Deal.archived_at.is_(None), visible).cte("cohort").prefix_with("MATERIALIZED"))
+    # the creation row is the cohort row itself (its stage is open: outcome "open" until a later move); only the
+    # later moves inside the range are read (BRIN on moved_at): a deal's moves all follow its creation
+    per_deal = (
+        select(func.greatest(func.max(members.c.first), func.coalesce(func.max(rank(move.to_stage_id)), 0))
+               .label("furthest"),
+               func.coalesce(func.max(move.id * 4 + code), OPEN).label("last"))
+        .select_from(members)
+        .outerjoin(move, and_(move.deal_id == members.c.deal_id, move.from_stage_id.is_not(None),
+                              move.moved_at >= start, move.moved_at < end))
+        .group_by(members.c.deal_id)
+    )
+    rows = per_deal.subquery("per_deal")
     outcome = (rows.c.last % 4).label("outcome")
     return select(rows.c.furthest, outcome, func.count()).group_by(rows.c.furthest, outcome)
 

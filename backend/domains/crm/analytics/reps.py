@@ -92,6 +92,7 @@ async def _open(uow: UnitOfWork, actor: CrmActor, query: ReportQuery) -> dict[uu
 
 async def reps(uow: UnitOfWork, actor: CrmActor, query: ReportQuery) -> RepReport:
     cal = await scope.calendar(uow)
+    await scope.plan_per_query(uow)
     closed = await _closed(uow, actor, query, cal)
     open_value = await _open(uow, actor, query)
     table = activities.interactions_table()
