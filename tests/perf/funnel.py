@@ -132,6 +132,7 @@ async def main(args: argparse.Namespace) -> None:
                          ).scalar_one()
             print(f"generated {args.accounts:,} accounts, {args.deals:,} deals, {moves:,} stage moves "
                   f"in {time.perf_counter() - t0:.1f} s")
+            print("load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
             year = ReportQuery(Period(date(2025, 1, 1), date(2025, 12, 31)))
             manager, rep = CrmActor("manager", made.user.id), CrmActor("rep", owners[3])
 
@@ -156,6 +157,7 @@ async def main(args: argparse.Namespace) -> None:
                 await timed(args.runs, lambda a=actor, r=report: run(a, r, serial=True))
                 print(f"{'':<26} backend CPU without parallel workers: median {statistics.median(cpu):6.0f} ms"
                       f"   min {min(cpu):6.0f} ms")
+            print("load average at end:   {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
             if args.explain:
                 await explain(tenant, manager, rep, year)
         finally:

@@ -58,7 +58,7 @@ async def pipeline_by_stage(uow: UnitOfWork, actor: CrmActor, pipeline_id: uuid.
             .group_by(Deal.stage_id, Deal.currency))
     visible = scope.deal_clause(actor)
     if visible is not None:
-        stmt = stmt.join(Account, Account.id == Deal.account_id).where(visible)
+        stmt = stmt.where(visible)
     counts: dict[uuid.UUID, int] = {}
     money: dict[uuid.UUID, list[Money]] = {}
     for stage_id, currency, deals, amount, raw in (await uow.session.execute(stmt)).all():
@@ -98,8 +98,7 @@ async def _contacts(uow: UnitOfWork, actor: CrmActor, ids: list[uuid.UUID]) -> d
 
 
 async def _deals(uow: UnitOfWork, actor: CrmActor, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
-    stmt = select(Deal.id, Deal.title).join(Account, Account.id == Deal.account_id)
-    return await _labels(uow, stmt.where(Deal.id.in_(ids)), scope.deal_clause(actor))
+    return await _labels(uow, select(Deal.id, Deal.title).where(Deal.id.in_(ids)), scope.deal_clause(actor))
 
 
 async def _pipelines(uow: UnitOfWork, actor: CrmActor, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:

@@ -36,7 +36,6 @@ from backend.domains.crm import pipelines
 from backend.domains.crm.analytics import scope
 from backend.domains.crm.analytics.params import Period, ReportQuery, bad_query
 from backend.domains.crm.deals_models import Deal, DealStageMove, Pipeline, PipelineStage
-from backend.domains.crm.models import Account
 from backend.domains.crm.visibility import CrmActor
 from backend.kit.errors import FieldError
 
@@ -114,8 +113,8 @@ def outcome_query(actor: CrmActor, stages: list[PipelineStage], cal: scope.Calen
         members: Any = cohort.where(~exists().where(Deal.id == entered.deal_id, Deal.archived_at.is_not(None)))
         members = members.subquery("cohort")
     else:  # the visible part of the cohort, materialised: its moves are then read once, not probed per deal
-        members = (cohort.join(Deal, Deal.id == entered.deal_id).join(Account, Account.id == Deal.account_id)
-                   .where(Deal.archived_at.is_(None), visible).cte("cohort").prefix_with("MATERIALIZED"))
+        members = (cohort.join(Deal, Deal.id == entered.deal_id).where(Deal.archived_at.is_(None), visible)
+                   .cte("cohort").prefix_with("MATERIALIZED"))
     # the creation row is the cohort row itself (its stage is open: outcome "open" until a later move); only the
     # later moves inside the range are read (BRIN on moved_at): a deal's moves all follow its creation
     per_deal = (

@@ -28,7 +28,6 @@ from backend.domains.crm.analytics.forecast import Money, currency_order, weight
 from backend.domains.crm.analytics.funnel import percent
 from backend.domains.crm.analytics.params import Period, ReportQuery
 from backend.domains.crm.deals_models import Deal
-from backend.domains.crm.models import Account
 from backend.domains.crm.visibility import CrmActor
 
 SECONDS_PER_DAY = Decimal(86400)
@@ -59,7 +58,7 @@ def _limited(stmt: Any, actor: CrmActor, pipeline_id: uuid.UUID | None) -> Any:
         stmt = stmt.where(Deal.pipeline_id == pipeline_id)
     visible = scope.deal_clause(actor)
     if visible is not None:
-        stmt = stmt.join(Account, Account.id == Deal.account_id).where(visible)
+        stmt = stmt.where(visible)
     own = scope.own_row_clause(actor, Deal.owner_user_id)
     return stmt if own is None else stmt.where(own)
 

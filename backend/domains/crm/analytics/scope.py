@@ -35,9 +35,12 @@ from backend.kit.clock import utcnow
 
 
 def deal_clause(actor: CrmActor) -> ColumnElement[bool] | None:
-    """WHERE over ``deals JOIN accounts`` (None: no limit). Mirrors the deals list (crm/deals.py)."""
+    """WHERE over ``deals`` (None: no limit): the deals list's rule (crm/deals.py), with the shared accounts as a
+    subquery, so reports need no join with 200,000 accounts to find the few shared ones."""
     by_owner = visible_clause(actor, Deal.owner_user_id)
-    return None if by_owner is None else or_(by_owner, Account.is_shared.is_(True))
+    if by_owner is None:
+        return None
+    return or_(by_owner, Deal.account_id.in_(select(Account.id).where(Account.is_shared.is_(True))))
 
 
 def account_clause(actor: CrmActor) -> ColumnElement[bool] | None:
