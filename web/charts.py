@@ -45,9 +45,9 @@ class BarChart:
 
 
 def horizontal_bars(items: Sequence[tuple[str, Decimal | int]], *, width: int = 560, row: int = 30,
-                    label_width: int = 170) -> BarChart:
-    """One bar per item, longest = the largest value; labels on the left, values at the bar's end."""
-    largest = max((Decimal(v) for _, v in items), default=Decimal(0))
+                    label_width: int = 170, full: Decimal | None = None) -> BarChart:
+    """One bar per item, full length = ``full`` (default: the largest value); labels left, values at the end."""
+    largest = full if full is not None else max((Decimal(v) for _, v in items), default=Decimal(0))
     room = Decimal(width - label_width - 70)
     bars = []
     for index, (label, raw) in enumerate(items):

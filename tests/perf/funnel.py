@@ -154,8 +154,9 @@ async def main(args: argparse.Namespace) -> None:
                 await run(actor, report)  # warm-up
                 print(summary(label, await timed(args.runs, lambda a=actor, r=report: run(a, r))))
                 cpu.clear()
-                await timed(args.runs, lambda a=actor, r=report: run(a, r, serial=True))
-                print(f"{'':<26} backend CPU without parallel workers: median {statistics.median(cpu):6.0f} ms"
+                serial = await timed(args.runs, lambda a=actor, r=report: run(a, r, serial=True))
+                print(summary("  same, no parallel workers", serial))
+                print(f"{'':<26} backend CPU, no parallel workers: median {statistics.median(cpu):6.0f} ms"
                       f"   min {min(cpu):6.0f} ms")
             print("load average at end:   {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
             if args.explain:

@@ -44,9 +44,10 @@ def fixed(value: Decimal | int | None, places: int = 2) -> str:
                                   locale=i18n.current_locale.get(), decimal_quantization=True)
 
 
-def bucket_label(bucket: forecast.Bucket) -> str:
+def bucket_label(bucket: forecast.Bucket, short: bool = False) -> str:
+    """"Nov 2026", "Overdue", …; short (chart ticks): "Nov", with the year only in January."""
     if bucket.month is not None:
-        return i18n.format_date(bucket.month, "MMM y")
+        return i18n.format_date(bucket.month, "MMM" if short and bucket.month.month != 1 else "MMM y")
     return i18n.gettext(BUCKETS[bucket.key])
 
 
@@ -78,7 +79,8 @@ async def _forecast(pg: Page, actor: CrmActor, query: params.ReportQuery) -> dic
     per_currency = []
     for currency in report.currencies:
         cells = [(b, next((c for c in b.cells if c.currency == currency), None)) for b in report.buckets]
-        chart = charts.columns([(bucket_label(b), c.weighted if c else Decimal(0)) for b, c in cells])
+        chart = charts.columns([(bucket_label(b, short=True), c.weighted if c else Decimal(0)) for b, c in cells],
+                               width=760)
         per_currency.append((currency, cells, chart, next(t for t in report.totals if t.currency == currency)))
     return {"report": report, "per_currency": per_currency, "bucket_label": bucket_label}
 
@@ -95,7 +97,8 @@ async def _abc_xyz(pg: Page, actor: CrmActor, query: params.ReportQuery) -> dict
 async def _reps(pg: Page, actor: CrmActor, query: params.ReportQuery) -> dict[str, Any]:
     report = await reps.reps(pg.uow, actor, query)
     unassigned = i18n.gettext("Unassigned")
-    chart = charts.horizontal_bars([(r.name or unassigned, r.win_rate or Decimal(0)) for r in report.rows])
+    chart = charts.horizontal_bars([(r.name or unassigned, r.win_rate or Decimal(0)) for r in report.rows],
+                                   full=Decimal(100))
     return {"report": report, "chart": chart, "unassigned": unassigned}
 
 

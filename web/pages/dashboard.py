@@ -14,7 +14,7 @@ from web.context import Page
 from web.pages.crm_accounts import crm_actor
 from web.pages.crm_reports import bucket_label, fixed
 
-FORECAST_MONTHS = 3  # this month and the next two
+FORECAST_MONTHS = 2  # this month and the next
 RECENT = 10
 ACTIONS = {"create": i18n.lazy("created"), "update": i18n.lazy("changed"), "archive": i18n.lazy("archived"),
            "restore": i18n.lazy("restored"), "delete": i18n.lazy("deleted"), "move": i18n.lazy("moved"),
