@@ -6,7 +6,8 @@ Modules (each small, read-only, no writes except the default pipeline made on fi
   input is a 400 problem naming every bad field.
 * ``scope``: THE visibility rule of reports and the company's calendar (time zone, month buckets).
 * ``funnel``, ``forecast``, ``reps`` (+ ``activities``), ``revenue`` (the one revenue source), ``abc_xyz``,
-  ``bcg``, ``dashboard`` (pipeline by stage, recent activity with member names).
+  ``bcg``, ``dashboard`` (pipeline by stage, recent activity), ``people`` (names instead of ids), ``indexes``
+  (what the report queries need, revision t0010).
 
 Visibility (stated once in ``scope``, tested per role): a report covers exactly what the caller may see.
 Owner, admin, manager (and the read-all roles accountant, support, viewer) see every deal and account; a rep's
