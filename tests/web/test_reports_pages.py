@@ -4,6 +4,7 @@ errors, escaping, what each role sees, tenancy and the module switch (dataset: t
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 
 import pytest
 
@@ -121,6 +122,26 @@ async def test_home_dashboard_widgets(client, new_browser, company) -> None:
     for widget in ("widget-pipeline", "widget-funnel", "widget-forecast", "widget-my-tasks", "widget-recent"):
         assert f'id="{widget}"' in home.text
     rep_home = await new_browser().sign_in(rep.token).get(f"/t/{company.slug}/")
-    rep_shown = assert_page(rep_home, 200, "Recent activity", "Nothing has happened yet.")
+    rep_shown = assert_page(rep_home, 200, "Recent activity", "Nothing has happened yet.", "Nothing due today.")
     assert "Private & Co" not in rep_shown
     assert "Dashboard deal" not in rep_shown
+
+
+async def test_my_tasks_widget_lists_overdue_and_today_and_the_task_audit_in_recent_activity(
+        client, new_browser, company) -> None:
+    rep = await add_member(company.tenant.id, "rep")
+    today, long_ago, later = date.today(), date.today() - timedelta(days=40), date.today() + timedelta(days=40)
+    for title, due in (("Call <Kim> back", today), ("Send the offer", long_ago), ("Plan Q3", later)):
+        made = await client.post(f"/api/v1/t/{company.slug}/tasks", headers=rep.auth,
+                                 json={"title": title, "due_date": due.isoformat()})
+        assert made.status_code == 201, made.text
+    home = await new_browser().sign_in(rep.token).get(f"/t/{company.slug}/")
+    widget = home.text.split('id="widget-my-tasks"', 1)[1].split("</section>", 1)[0]
+    assert "Call &lt;Kim&gt; back" in widget
+    assert "Send the offer" in widget
+    assert "Plan Q3" not in widget  # not due yet
+    assert widget.index("Send the offer") < widget.index("Call &lt;Kim&gt; back")  # overdue first
+    owner_home = await new_browser().sign_in(company.token).get(f"/t/{company.slug}/")
+    recent = owner_home.text.split('id="widget-recent"', 1)[1].split("</section>", 1)[0]
+    assert "Plan Q3" in recent  # the owner reads every task's audit entry, with its title
+    assert "Send the offer" not in owner_home.text.split('id="widget-my-tasks"', 1)[1].split("</section>", 1)[0]

@@ -5,7 +5,7 @@
 * Recent activity: the newest audit-log entries the caller may read, i.e. entries about a record the caller can
   see (the same rule as ``GET /audit?record=…``: a record's history is as visible as the record), with the
   record's name and the member's (or API key's) name instead of ids. Only record types with a reader in
-  ``READERS`` are shown; add one per new record type (interactions, tasks, …).
+  ``READERS`` are shown; add one per new record type (orders, invoices, …).
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from sqlalchemy import func, select
 
 from backend.db.uow import UnitOfWork
 from backend.domains.audit.models import AuditEntry
-from backend.domains.crm import contacts
+from backend.domains.crm import contacts, tasks
+from backend.domains.crm.activity_models import Interaction, Task
 from backend.domains.crm.analytics import people, scope
 from backend.domains.crm.analytics.forecast import Money, currency_order, weighted
 from backend.domains.crm.analytics.funnel import pipeline_of
@@ -105,9 +106,22 @@ async def _pipelines(uow: UnitOfWork, actor: CrmActor, ids: list[uuid.UUID]) -> 
     return await _labels(uow, select(Pipeline.id, Pipeline.name).where(Pipeline.id.in_(ids)), None)
 
 
+async def _interactions(uow: UnitOfWork, actor: CrmActor, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    stmt = (select(Interaction.id, func.coalesce(Interaction.subject, Interaction.kind))
+            .join(Account, Account.id == Interaction.account_id))
+    return await _labels(uow, stmt.where(Interaction.id.in_(ids)), scope.account_clause(actor))
+
+
+async def _tasks(uow: UnitOfWork, actor: CrmActor, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    limit_to = tasks.visible(actor)
+    stmt: Any = select(Task.id, Task.title).where(Task.id.in_(ids))
+    return await _labels(uow, stmt if limit_to is None else tasks.joined(stmt), limit_to)
+
+
 # record type -> labels of the records among ``ids`` that the actor may see
 READERS: dict[str, Reader] = {"account": _accounts, "legal_entity": _legal_entities, "contact": _contacts,
-                              "deal": _deals, "pipeline": _pipelines}
+                              "deal": _deals, "pipeline": _pipelines, "interaction": _interactions,
+                              "task": _tasks}
 
 
 @dataclass(frozen=True, slots=True)
