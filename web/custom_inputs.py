@@ -39,7 +39,8 @@ def submitted(form: Mapping[str, str], definitions: list[CustomField], *, create
     """The ``custom`` object from a submitted form, for the definitions the form showed.
 
     A checkbox is true when ticked and false otherwise; an empty input is left out on create and cleared (None)
-    on edit, so the service's required rule and its checks of each type apply as they do for the API.
+    on edit (an input missing from an edit post keeps its value), so the service's required rule and its checks
+    of each type apply as they do for the API.
     """
     custom: dict[str, Any] = {}
     for definition in definitions:
@@ -50,6 +51,19 @@ def submitted(form: Mapping[str, str], definitions: list[CustomField], *, create
         raw = str(form.get(name, "")).strip()
         if raw:
             custom[definition.key] = raw
-        elif not create:
+        elif not create and name in form:
             custom[definition.key] = None
     return custom
+
+
+def changed(custom: Mapping[str, Any], current: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The part of an edit form's ``custom`` that differs from the stored values (an unticked box for a value never
+    set is no change)."""
+    stored = current or {}
+    return {key: value for key, value in custom.items()
+            if value != stored.get(key) and not (value is False and key not in stored)}
+
+
+def posted(form: Mapping[str, Any]) -> dict[str, str]:
+    """The ``cf.<key>`` fields of a submitted form, to show them again after an error."""
+    return {name: value for name, value in form.items() if name.startswith(PREFIX) and isinstance(value, str)}

@@ -93,3 +93,35 @@ async def test_csrf_is_required(owner, company, client) -> None:
     forged = await owner.post(f"/t/{company.slug}/accounts/new", {**BASE, "name": "Forged", "cf.region": "Seoul"})
     assert forged.status_code == 403
     assert await accounts_count(company) == before
+
+
+async def contact_count_and_versions(company: Company) -> tuple[int, int]:
+    schema = company.tenant.schema
+    return (int(await scalar(f'SELECT count(*) FROM "{schema}".audit_log')),
+            int(await scalar(f'SELECT sum(version) FROM "{schema}".contacts')))
+
+
+async def test_contact_card_edit_sets_clears_and_checks_custom_values(owner, company, client) -> None:
+    await define(client, company, entity="contact", key="shoe", label="Shoe size", type="number")
+    await define(client, company, entity="contact", key="since", label="Client since", type="date", required=True)
+    await define(client, company, entity="contact", key="newsletter", label="Newsletter", type="bool")
+    made = await client.post(f"/api/v1/t/{company.slug}/contacts", headers=company.auth,
+                             json={"full_name": "Kim Minji", "custom": {"since": "2024-01-02", "shoe": "250"}})
+    assert made.status_code == 201, made.text
+    url = f"/t/{company.slug}/contacts/{made.json()['id']}"
+    card = assert_page(await owner.get(url), 200, "Shoe size", "Client since", "Newsletter")
+    assert 'name="cf.shoe" type="text" inputmode="decimal" value="250"' in card
+    assert 'name="cf.since" type="date" value="2024-01-02"' in card
+    saved = await owner.submit(url, data={"version": "1", "full_name": "Kim Minji", "cf.shoe": "",
+                                          "cf.since": "2025-03-04", "cf.newsletter": "on"})
+    assert saved.status_code == 303, saved.text[:2000]
+    custom = await scalar(f'SELECT custom FROM "{company.tenant.schema}".contacts WHERE id = :i', i=made.json()["id"])
+    assert custom == {"since": "2025-03-04", "newsletter": True}  # the emptied number is cleared
+    before = await contact_count_and_versions(company)
+    bad = await owner.submit(url, data={"version": "2", "full_name": "Kim Minji", "cf.since": "", "cf.shoe": "big",
+                                        "cf.newsletter": "on"})
+    shown = assert_page(bad, 422)
+    assert 'id="e-cf-since" class="error">required</small>' in shown
+    assert 'id="e-cf-shoe"' in shown
+    assert 'value="big"' in shown
+    assert await contact_count_and_versions(company) == before
