@@ -10,6 +10,7 @@ import httpx
 from tests.api.helpers import execute, scalar
 from tests.conftest import Company
 from tests.web.conftest import assert_page
+from tests.web.crm_data import api_deal, api_get
 
 
 async def define(client: httpx.AsyncClient, company: Company, **body: Any) -> dict[str, Any]:
@@ -125,3 +126,25 @@ async def test_contact_card_edit_sets_clears_and_checks_custom_values(owner, com
     assert 'id="e-cf-shoe"' in shown
     assert 'value="big"' in shown
     assert await contact_count_and_versions(company) == before
+
+
+async def test_deal_card_edit_sets_custom_values_and_refuses_a_bad_choice(owner, company, client) -> None:
+    await define(client, company, entity="deal", key="channel", label="Sales channel", type="choice",
+                 choices=["direct", "partner"])
+    await define(client, company, entity="deal", key="signed", label="Contract signed", type="bool")
+    deal = await api_deal(client, company, title="Custom deal")
+    url = f"/t/{company.slug}/deals/{deal['id']}"
+    assert_page(await owner.get(url), 200, "Sales channel", "Contract signed")
+    saved = await owner.submit(url, data={"version": str(deal["version"]), "title": "Custom deal",
+                                          "cf.channel": "partner", "cf.signed": "on"})
+    assert saved.status_code == 303, saved.text[:2000]
+    body = await api_get(client, company, f"deals/{deal['id']}")
+    assert body["custom"] == {"channel": "partner", "signed": True}
+    card = assert_page(await owner.get(url), 200)
+    assert '<option value="partner" selected>' in card
+    bad = await owner.submit(url, data={"version": str(body["version"]), "title": "Custom deal",
+                                        "cf.channel": "reseller"})
+    shown = assert_page(bad, 422)
+    assert 'id="e-cf-channel" class="error">one of: direct, partner</small>' in shown
+    after = await api_get(client, company, f"deals/{deal['id']}")
+    assert (after["custom"], after["version"]) == (body["custom"], body["version"])
