@@ -118,6 +118,9 @@ async def _run(scale: float, samples: int, command: str, say: Say, servers: Serv
         async with httpx.AsyncClient(base_url=api.base_url, timeout=60.0,
                                      headers={"Authorization": f"Bearer {token}"}) as client:
             await _phases(client, f"/api/v1/t/{tenant.slug}", workload, pipeline.id, result, say)
+    except RuntimeError:
+        say("API server log (tail):\n" + api.log_path.read_text(errors="replace")[-4000:])
+        raise
     finally:
         await api.stop()
     result.machine["load_end"] = load_average()
