@@ -5,6 +5,7 @@ If-Match, role rules, self-merge, double merge, tenancy and two merges racing.""
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
@@ -290,6 +291,10 @@ FILLERS: list[tuple[Any, Any]] = [(Uuid, uuid.uuid4), (Boolean, lambda: False), 
 
 
 def _filler(column: Any) -> Any:
+    for constraint in column.table.constraints:  # a column limited to a list (CHECK kind IN ('a', …)) takes 'a'
+        allowed = re.match(rf"^\s*{column.name} IN \('([^']*)'", str(getattr(constraint, "sqltext", "")))
+        if allowed:
+            return allowed.group(1)
     for types, make in FILLERS:
         if isinstance(column.type, types):
             return make()
@@ -354,3 +359,24 @@ async def test_every_foreign_key_in_the_metadata_is_repointed(api, company, targ
             assert str((await uow.session.execute(query)).scalar_one()) == survivor, f"{table.name}.{column}"
             left = select(table.c[column]).where(table.c[column] == uuid.UUID(duplicate)).limit(1)
             assert (await uow.session.execute(left)).first() is None, f"{table.name}.{column} still points at it"
+
+
+async def test_custom_values_and_campaign_fill_the_survivors_gaps(api, company) -> None:
+    for key in ("region", "segment_code"):
+        made = await api.post(t(company, "custom-fields"), headers=company.auth,
+                              json={"entity": "account", "key": key, "label": key.title(), "type": "text"})
+        assert made.status_code == 201, made.text
+    event = await post(api, company, "marketing-events", name="Busan Expo", channel="exhibition",
+                       starts_on="2026-05-01", budget="1000.00", currency="USD")
+    survivor = await account(api, company, "Hanbit Trading", custom={"region": "Seoul"})
+    duplicate = await account(api, company, "Hanbit Trading Co", marketing_event_id=event["id"],
+                              custom={"region": "Busan", "segment_code": "B2"})
+    merged = await merge_accounts(api, company, survivor["id"], duplicate["id"])
+    assert merged.status_code == 200, merged.text
+    body = merged.json()
+    assert body["custom"] == {"region": "Seoul", "segment_code": "B2"}
+    assert body["marketing_event_id"] == event["id"]
+    kept = await merge_accounts(api, company, survivor["id"], (await account(
+        api, company, "Hanbit again", marketing_event_id=None))["id"], keep={"marketing_event_id": "duplicate"})
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["marketing_event_id"] is None  # the chosen side wins, even when empty

@@ -36,7 +36,7 @@ from backend.models import tenant_metadata
 
 SIDES = ("survivor", "duplicate")
 ACCOUNT_FIELDS = ("name", "kind", "status", "parent_id", "owner_user_id", "is_shared", "source_channel", "website",
-                  "notes")
+                  "notes", "marketing_event_id")
 # A contact's consent travels as a whole: the flag with its time and source.
 CONTACT_FIELDS: dict[str, tuple[str, ...]] = {
     "full_name": ("full_name",), "job_title": ("job_title",), "account_id": ("account_id",), "email": ("email",),
@@ -208,6 +208,7 @@ async def merge_accounts(uow: UnitOfWork, actor: CrmActor, survivor_id: uuid.UUI
         raise Invalid("Please correct the highlighted fields.",
                       [FieldError("keep.parent_id", "a group cannot belong to another group")])
     merged["tags"] = sorted(set(survivor.tags or []) | set(duplicate.tags or []))
+    merged["custom"] = _custom(survivor.custom, duplicate.custom)
     for name, value in merged.items():
         setattr(survivor, name, value)
     await uow.flush()
@@ -239,6 +240,7 @@ async def merge_contacts(uow: UnitOfWork, actor: CrmActor, survivor_id: uuid.UUI
                                               getattr(duplicate, columns[0])) else survivor
         merged.update({column: getattr(source, column) for column in columns})
     merged["roles"] = [r for r in CONTACT_ROLES if r in set(survivor.roles or []) | set(duplicate.roles or [])]
+    merged["custom"] = _custom(survivor.custom, duplicate.custom)
     await _check_contact(uow, actor, merged, survivor)
     for name, value in merged.items():
         setattr(survivor, name, value)
@@ -248,6 +250,11 @@ async def merge_contacts(uow: UnitOfWork, actor: CrmActor, survivor_id: uuid.UUI
     await _finish(uow, actor, contacts.RECORD, survivor, audit.diff(before, contacts.snapshot(survivor)),
                   duplicate.id, moved)
     return survivor
+
+
+def _custom(survivor: dict[str, Any] | None, duplicate: dict[str, Any] | None) -> dict[str, Any]:
+    """Custom values: the survivor's stay, the duplicate's fill the keys the survivor has no value for."""
+    return {**(duplicate or {}), **{k: v for k, v in (survivor or {}).items() if v is not None}}
 
 
 async def _check_contact(uow: UnitOfWork, actor: CrmActor, merged: dict[str, Any], survivor: Contact) -> None:
