@@ -41,10 +41,12 @@ from backend.queue import arq_sender, connect
 from tenants.registry import registry
 from web.pages.account import AccountPages
 from web.pages.crm_accounts import AccountPages as CrmAccountPages
+from web.pages.crm_activity import AccountActivityPages
 from web.pages.crm_contacts import ContactPages
 from web.pages.crm_deals import DealPages
 from web.pages.crm_export import ExportPages
 from web.pages.crm_import import ImportPages
+from web.pages.crm_tasks import TaskPages
 from web.pages.keys import ApiKeyPages
 from web.pages.password import PasswordPages
 from web.pages.public import PublicPages
@@ -101,7 +103,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             TaskController, TimelineController,
             healthz, readyz,
             PublicPages, TenantPages, AccountPages, PasswordPages, ApiKeyPages, SettingsPages, CrmAccountPages,
-            DealPages, ContactPages, ImportPages, ExportPages,
+            DealPages, ContactPages, ImportPages, ExportPages, AccountActivityPages, TaskPages,
             static_router(),
         ],
         template_config=template_config(),

@@ -31,6 +31,11 @@ VALUE_LABELS = {
     "open": "Open", "won": "Won", "lost": "Lost",
     "decision_maker": "Decision maker", "payer": "Payer", "user": "User", "influencer": "Influencer",
     "other": "Other",
+    # interactions and timeline events
+    "meeting": "Meeting", "call": "Call", "sms": "SMS", "email": "Email", "visit": "Visit", "note": "Note",
+    "inbound": "Inbound", "outbound": "Outbound",
+    "deal_created": "Deal created", "deal_moved": "Deal moved", "deal_won": "Deal won", "deal_lost": "Deal lost",
+    "deal_reopened": "Deal reopened", "task_created": "Task added", "task_done": "Task done",
 }
 
 

@@ -1,4 +1,5 @@
-"""CRM pages: accounts list (live search, filters, pages), new account, account card."""
+"""CRM pages: accounts list (live search, filters, pages), new account, account card (with its timeline and the
+log-an-interaction and add-task forms, which post to crm_activity)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from litestar.response import Redirect, Template
 
 from backend.domains.audit import service as audit
 from backend.domains.crm import accounts, contacts, legal_entities
-from backend.domains.crm.models import ACCOUNT_KINDS, LIFECYCLE
+from backend.domains.crm.models import ACCOUNT_KINDS, LIFECYCLE, Account
 from backend.domains.crm.visibility import CrmActor
 from backend.domains.identity.roles import EVERYONE
 from backend.kit.errors import DomainError
@@ -20,6 +21,7 @@ from backend.kit.modules import NavItem, add_nav
 from web import i18n
 from web.context import MODULE_OPT, ROLES_OPT, Page, tenant_page
 from web.history import ACCOUNT_FIELDS, history_rows
+from web.pages import activity_views as views
 from web.render import attempt, field_errors, redirect, render
 
 Form = URLEncodedBody[dict[str, str]]
@@ -76,16 +78,37 @@ class AccountPages(Controller):
         return redirect(f"{pg.base}/accounts/{created.id}", i18n.gettext("Account created."))
 
     @get("/{account_id:uuid}", opt=CRM_PAGE)
-    async def card(self, pg: NamedDependency[Page], account_id: FromPath[uuid.UUID]) -> Template | Redirect:
+    async def card(
+        self, pg: NamedDependency[Page], account_id: FromPath[uuid.UUID],
+        timeline_cursor: FromQuery[str | None] = Parameter(default=None, max_length=500),
+    ) -> Template | Redirect:
         actor = crm_actor(pg)
         account = await accounts.get(pg.uow, actor, account_id)
         if account.merged_into_id is not None:  # old links lead to the account it was merged into
             return redirect(f"{pg.base}/accounts/{account.merged_into_id}",
                             i18n.gettext("That account was merged into this one."), "info")
-        entities = await legal_entities.list_entities(pg.uow, actor, account_id=account.id, limit=50)
-        people = await contacts.list_contacts(pg.uow, actor, account_id=account.id, limit=50)
-        history = await audit.history(pg.uow, "account", str(account.id), limit=20)
-        assert pg.tenant is not None
-        rows = await history_rows(pg.uow, pg.tenant.id, actor, history.items, ACCOUNT_FIELDS)
-        return render(pg, "crm/account_card.html", account=account, entities=entities.items,
-                      people=people.items, history=rows)
+        return render(pg, "crm/account_card.html", **await card_context(pg, actor, account, timeline_cursor))
+
+
+async def card_context(pg: Page, actor: CrmActor, account: Account, timeline_cursor: str | None = None,
+                       **forms: Any) -> dict[str, Any]:
+    """Everything the account card shows; ``forms`` overrides the activity forms' values and errors."""
+    entities = await legal_entities.list_entities(pg.uow, actor, account_id=account.id, limit=50)
+    people = await contacts.list_contacts(pg.uow, actor, account_id=account.id, limit=50)
+    history = await audit.history(pg.uow, "account", str(account.id), limit=20)
+    assert pg.tenant is not None
+    rows = await history_rows(pg.uow, pg.tenant.id, actor, history.items, ACCOUNT_FIELDS)
+    context: dict[str, Any] = {
+        "account": account, "entities": entities.items, "people": people.items, "history": rows,
+        "may_write": actor.may_write and account.archived_at is None,
+        **await views.timeline_context(pg, actor, account.id, timeline_cursor),
+    }
+    if context["may_write"]:
+        context |= {
+            "kind_options": views.kind_options(), "direction_options": views.direction_options(),
+            "contact_options": [("", i18n.gettext("No contact"))] + [(str(c.id), c.full_name) for c in people.items],
+            "assignee_options": await views.assignee_options(pg, actor),
+            "interaction_values": {"kind": "call"}, "interaction_errors": {},
+            "task_values": {"assignee_user_id": str(actor.user_id or "")}, "task_errors": {},
+        }
+    return context | forms
