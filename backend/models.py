@@ -12,6 +12,7 @@ from backend.domains.crm import imports_models as _crm_imports  # noqa: F401
 from backend.domains.crm import marketing_models as _crm_marketing  # noqa: F401
 from backend.domains.crm import models as _crm  # noqa: F401
 from backend.domains.crm import search_words as _crm_search_words  # noqa: F401
+from backend.domains.crm import segments_models as _crm_segments  # noqa: F401
 from backend.domains.identity import models as _identity  # noqa: F401
 from tenants import models as _tenants  # noqa: F401
 
