@@ -380,3 +380,23 @@ async def test_custom_values_and_campaign_fill_the_survivors_gaps(api, company) 
         api, company, "Hanbit again", marketing_event_id=None))["id"], keep={"marketing_event_id": "duplicate"})
     assert kept.status_code == 200, kept.text
     assert kept.json()["marketing_event_id"] is None  # the chosen side wins, even when empty
+
+
+async def test_static_list_memberships_follow_the_survivor(api, company) -> None:
+    survivor, duplicate, other = [await account(api, company, n) for n in ("Keep Co", "Dup Co", "Other Co")]
+    lists = []
+    for members in ([duplicate], [survivor, duplicate], [other]):
+        made = await api.post(t(company, "segments"), headers=company.auth,
+                              json={"name": f"list {len(lists)}", "entity": "account", "kind": "static"})
+        assert made.status_code == 201, made.text
+        added = await api.post(t(company, f"segments/{made.json()['id']}/members"), headers=company.auth,
+                               json={"record_ids": [m["id"] for m in members]})
+        assert added.status_code in (200, 201), added.text
+        lists.append(made.json()["id"])
+    assert (await merge_accounts(api, company, survivor["id"], duplicate["id"])).status_code == 200
+    held = []
+    for segment_id in lists:
+        page = await api.get(t(company, f"segments/{segment_id}/members"), headers=company.auth)
+        assert page.status_code == 200, page.text
+        held.append(sorted(item["id"] for item in page.json()["items"]))
+    assert held == [[survivor["id"]], [survivor["id"]], [other["id"]]]

@@ -27,7 +27,7 @@ from sqlalchemy import Column, Table, func, select, update
 
 from backend.db.uow import UnitOfWork
 from backend.domains.audit import service as audit
-from backend.domains.crm import accounts, contacts
+from backend.domains.crm import accounts, contacts, segments
 from backend.domains.crm.models import CONTACT_ROLES, Account, Contact
 from backend.domains.crm.visibility import OWN_ONLY, CrmActor, can_see
 from backend.kit.clock import utcnow
@@ -214,6 +214,7 @@ async def merge_accounts(uow: UnitOfWork, actor: CrmActor, survivor_id: uuid.UUI
     await uow.flush()
     await _close_duplicate(uow, actor, accounts.RECORD, duplicate, survivor.id)
     moved = await _repoint(uow, actor, "accounts", duplicate.id, survivor.id)
+    await segments.repoint_members(uow, "account", duplicate.id, survivor.id)
     await _finish(uow, actor, accounts.RECORD, survivor, audit.diff(before, accounts.snapshot(survivor)),
                   duplicate.id, moved)
     return survivor
@@ -247,6 +248,7 @@ async def merge_contacts(uow: UnitOfWork, actor: CrmActor, survivor_id: uuid.UUI
     await uow.flush()
     await _close_duplicate(uow, actor, contacts.RECORD, duplicate, survivor.id)
     moved = await _repoint(uow, actor, "contacts", duplicate.id, survivor.id)
+    await segments.repoint_members(uow, "contact", duplicate.id, survivor.id)
     await _finish(uow, actor, contacts.RECORD, survivor, audit.diff(before, contacts.snapshot(survivor)),
                   duplicate.id, moved)
     return survivor

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, exists, func, or_, select
+from sqlalchemy import update as sql_update
 from sqlalchemy.dialects.postgresql import insert
 
 from backend.db.keyset import as_text, contains_pattern, keyset_page
@@ -248,6 +249,21 @@ async def remove_members(uow: UnitOfWork, actor: CrmActor, segment_id: uuid.UUID
 
 
 # --- reads -------------------------------------------------------------------------------------------------------
+
+async def repoint_members(uow: UnitOfWork, entity: str, from_id: uuid.UUID, to_id: uuid.UUID) -> int:
+    """A merged record's static-list memberships pass to the survivor (a list holding both keeps one row).
+
+    ``segment_members.record_id`` has no foreign key (a list holds accounts or contacts), so the merge, which
+    follows foreign keys, calls this. Returns how many memberships moved."""
+    lists = select(Segment.id).where(Segment.entity == entity).scalar_subquery()
+    both = select(SegmentMember.segment_id).where(SegmentMember.record_id == to_id).scalar_subquery()
+    moved = await uow.session.execute(
+        sql_update(SegmentMember).where(SegmentMember.record_id == from_id, SegmentMember.segment_id.in_(lists),
+                                    SegmentMember.segment_id.not_in(both)).values(record_id=to_id))
+    await uow.session.execute(delete(SegmentMember).where(SegmentMember.record_id == from_id,
+                                                          SegmentMember.segment_id.in_(lists)))
+    return int(getattr(moved, "rowcount", 0) or 0)
+
 
 async def list_segments(uow: UnitOfWork, actor: CrmActor, *, entity: str | None = None, kind: str | None = None,
                         q: str | None = None, include_archived: bool = False, cursor: str | None = None,
