@@ -26,6 +26,7 @@ from web import i18n
 from web.templating import label
 
 EMPTY = "—"
+ERASED = "[erased]"  # a value scrubbed from the trail when the person's data was erased (crm/privacy.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,7 @@ CONTACT_FIELDS: dict[str, Field] = {
     "sms_consent": Field(i18n.lazy("SMS consent"), "bool"),
     "sms_consent_at": Field(i18n.lazy("SMS consent given at"), "datetime"),
     "sms_consent_source": Field(i18n.lazy("SMS consent source")),
+    "reason": Field(i18n.lazy("Reason")), "erased_at": Field(i18n.lazy("Erased at"), "datetime"),
 }
 _REFERENCES = ("member", "account", "stage", "pipeline")
 
@@ -128,6 +130,8 @@ class _Formatter:
     def __call__(self, spec: Field, value: Any) -> str:
         if value is None or value == "" or value == []:
             return EMPTY
+        if value == ERASED:
+            return i18n.gettext("erased")
         kind = spec.kind
         try:
             if kind in _REFERENCES:

@@ -65,6 +65,7 @@ class ContactOut(msgspec.Struct):
     version: int
     custom: dict[str, Any]
     merged_into_id: uuid.UUID | None = None  # set once merged into another contact (which is the one to use)
+    erased_at: datetime | None = None  # set once the personal data was erased on request (privacy-export/erase)
 
 
 class WarningOut(msgspec.Struct):
@@ -88,7 +89,7 @@ def _fields(c: Contact) -> tuple[Any, ...]:
     return (c.id, c.full_name, c.job_title, c.account_id, c.email, c.phone, list(c.roles or []), c.owner_user_id,
             c.email_consent, c.email_consent_at, c.email_consent_source, c.sms_consent, c.sms_consent_at,
             c.sms_consent_source, c.created_at, c.updated_at, c.archived_at, c.version, dict(c.custom or {}),
-            c.merged_into_id)
+            c.merged_into_id, c.erased_at)
 
 
 def out(c: Contact) -> ContactOut:

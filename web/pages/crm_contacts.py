@@ -1,5 +1,6 @@
 """Contact card at /t/{slug}/contacts/{id}: fields, account, roles, consent per channel (when and from where),
-phone and email as links, an edit form (CSRF, version, errors next to the fields) and the history."""
+phone and email as links, an edit form (CSRF, version, errors next to the fields), the history, and for the roles
+that may: data download links and the erasure form (web/pages/crm_privacy.py); an erased contact shows as such."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from backend.domains.audit import service as audit
-from backend.domains.crm import accounts, contacts
+from backend.domains.crm import accounts, contacts, privacy
 from backend.domains.crm.models import CONTACT_ROLES, Account, Contact
 from backend.domains.crm.visibility import CrmActor, can_see
 from backend.domains.identity import access
@@ -86,7 +87,7 @@ class ContactPages(Controller):
 
     @get("/{contact_id:uuid}", opt=CRM_PAGE)
     async def card(self, pg: NamedDependency[Page], contact_id: FromPath[uuid.UUID]) -> Template:
-        context = await _context(pg, crm_actor(pg), contact_id)
+        context = await card_context(pg, crm_actor(pg), contact_id)
         return render(pg, "crm/contact_card.html", values=current_values(context["contact"]), errors={}, **context)
 
     @post("/{contact_id:uuid}", opt=CRM_PAGE)
@@ -109,7 +110,7 @@ class ContactPages(Controller):
             return redirect(f"{pg.base}/contacts/{contact_id}", i18n.gettext("Contact saved."))
         if error.status in (403, 404):
             raise error
-        context = await _context(pg, actor, contact_id)
+        context = await card_context(pg, actor, contact_id)
         errors = {"__all__": i18n.gettext(STALE)} if error.code == "version_conflict" else field_errors(error)
         return render(pg, "crm/contact_card.html", status=error.status, values=values, errors=errors, **context)
 
@@ -122,7 +123,7 @@ async def _account(pg: Page, actor: CrmActor, account_id: uuid.UUID | None) -> A
     return account if account and can_see(actor, account.owner_user_id, account.is_shared) else None
 
 
-async def _context(pg: Page, actor: CrmActor, contact_id: uuid.UUID) -> dict[str, Any]:
+async def card_context(pg: Page, actor: CrmActor, contact_id: uuid.UUID) -> dict[str, Any]:
     assert pg.tenant is not None
     contact = await contacts.get(pg.uow, actor, contact_id)
     account = await _account(pg, actor, contact.account_id)
@@ -132,10 +133,12 @@ async def _context(pg: Page, actor: CrmActor, contact_id: uuid.UUID) -> dict[str
         "contact": contact, "account": account,
         "owner_name": names.get(contact.owner_user_id) if contact.owner_user_id else None,
         "history": await history_rows(pg.uow, pg.tenant.id, actor, entries.items, CONTACT_FIELDS),
-        "all_roles": CONTACT_ROLES, "channels": CHANNELS, "may_write": actor.may_write,
+        "all_roles": CONTACT_ROLES, "channels": CHANNELS, "may_write": actor.may_write and contact.erased_at is None,
+        "may_export": actor.role in privacy.EXPORT_ROLES,
+        "may_erase": actor.role in privacy.ERASE_ROLES and contact.erased_at is None,
         "labels": {name: i18n.gettext(spec.label) for name, spec in CONTACT_FIELDS.items()},
     }
-    if actor.may_write:
+    if context["may_write"]:
         listed = await accounts.list_accounts(pg.uow, actor, sort="name", limit=200)
         options = [("", i18n.gettext("No account"))] + [(str(a.id), a.name) for a in listed.items]
         if contact.account_id and all(v != str(contact.account_id) for v, _ in options):

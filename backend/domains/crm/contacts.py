@@ -30,7 +30,7 @@ from backend.domains.crm.validate import Fields, is_member
 from backend.domains.crm.visibility import OWN_ONLY, CrmActor, can_see, require_create, require_edit, visible_clause
 from backend.domains.identity.accounts import normalize_email
 from backend.kit.clock import utcnow
-from backend.kit.errors import FieldError, Invalid, NotFound
+from backend.kit.errors import Conflict, FieldError, Invalid, NotFound
 from backend.kit.pagination import PageOf, clamp_limit
 
 RECORD = "contact"
@@ -230,6 +230,12 @@ async def get(uow: UnitOfWork, actor: CrmActor, contact_id: uuid.UUID) -> Contac
 
 # --- writes ------------------------------------------------------------------------------------------------------
 
+def refuse_erased(contact: Contact) -> None:
+    """A contact whose personal data was erased (privacy.py) takes no new data."""
+    if contact.erased_at is not None:
+        raise Conflict("This contact's personal data was erased; it cannot be changed.", "contact_erased")
+
+
 async def _duplicates(uow: UnitOfWork, actor: CrmActor, contact: Contact) -> list[DuplicateWarning]:
     probes = [(name, value) for name, value in (("email", contact.email), ("phone", contact.phone)) if value]
     if not probes:
@@ -279,6 +285,7 @@ async def update(uow: UnitOfWork, actor: CrmActor, contact_id: uuid.UUID, data: 
     contact, account = await _get_with_account(uow, actor, contact_id, for_update=True)
     _require_edit(actor, contact, account)
     check_version(contact.version, expected_version, "contact")
+    refuse_erased(contact)
     check, clean = _validated(data, partial=True)
     # Work on a detached copy, so a refused change leaves the session's object untouched.
     trial = Contact(**{name: getattr(contact, name) for name in STORED})

@@ -233,6 +233,8 @@ async def merge_contacts(uow: UnitOfWork, actor: CrmActor, survivor_id: uuid.UUI
     _require_merge(actor, (survivor.owner_user_id, duplicate.owner_user_id))
     accounts.check_version(survivor.version, expected_version, "contact")
     _check_state(survivor, duplicate)
+    contacts.refuse_erased(survivor)
+    contacts.refuse_erased(duplicate)
 
     before = contacts.snapshot(survivor)
     merged: dict[str, Any] = {}

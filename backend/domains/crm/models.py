@@ -156,6 +156,8 @@ class Contact(TenantBase):
     # revision t0008 (after t0007's columns): set when this contact was merged into another one (it is archived then)
     merged_into_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"),
                                                              index=True)
+    # revision t0012 (declared last): set when the contact's personal data was erased on request (privacy.py)
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         _trigram("ix_contacts_full_name_trgm", "full_name"),

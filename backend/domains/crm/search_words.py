@@ -6,14 +6,16 @@ names containing those words through the full-text indexes. Trigram similarity s
 reads every name sharing a common trigram ("ov " in half the Russian surnames) and takes seconds.
 
 The services add the words of every name they write (``remember``); the bulk seed and the migration that created
-the table fill it from the existing names. Words are never removed: a stale word only finds nothing.
+the table fill it from the existing names. Words are never removed — a stale word only finds nothing — except by
+``forget`` when a person's data is erased (crm/privacy.py): the words of the erased names that no name holds any more.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Index, String, func, select, text
+from sqlalchemy import Index, String, delete, exists, func, literal, or_, select, table, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql import column
 
 from backend.db.base import TenantBase
 from backend.db.uow import UnitOfWork
@@ -78,3 +80,12 @@ async def corrections(uow: UnitOfWork, q: str, *, per_word: int = 4,
         WHERE length(q.w) >= 3 AND q.w !~ '[0-9]' AND NOT EXISTS (SELECT 1 FROM search_words k WHERE k.word = q.w)
         """), {"q": q, "t": threshold})
     return {r.w: list(r.options) for r in rows}
+
+
+async def forget(uow: UnitOfWork, *names: str | None) -> None:
+    """Remove the words of ``names`` that no searchable name holds any more (after those names were overwritten)."""
+    for word in sorted(await _tsvector_words(uow, names)):
+        query = func.plainto_tsquery(text("'simple'::regconfig"), literal(word))
+        still = or_(*(exists().select_from(table(name)).where(
+            func.to_tsvector(text("'simple'::regconfig"), column(field)).op("@@")(query)) for name, field in SOURCES))
+        await uow.session.execute(delete(SearchWord).where(SearchWord.word == word, ~still))
