@@ -25,6 +25,7 @@ from backend.api.crm_legal_entities import LegalEntityController
 from backend.api.crm_marketing_events import MarketingEventController
 from backend.api.crm_merge import MergeController
 from backend.api.crm_privacy import PrivacyController
+from backend.api.crm_reports import ReportController
 from backend.api.crm_search import SearchController
 from backend.api.crm_segments import SegmentController
 from backend.api.crm_tasks import TaskController
@@ -49,6 +50,7 @@ from web.pages.crm_deals import DealPages
 from web.pages.crm_export import ExportPages
 from web.pages.crm_import import ImportPages
 from web.pages.crm_privacy import ContactPrivacyPages
+from web.pages.crm_reports import ReportPages
 from web.pages.crm_segments import SegmentPages
 from web.pages.crm_tasks import TaskPages
 from web.pages.keys import ApiKeyPages
@@ -105,10 +107,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             PipelineController, DealController, AuditController, SearchController, CustomFieldController,
             MarketingEventController, MergeController, ImportController, ExportController, InteractionController,
             TaskController, TimelineController, SegmentController, PrivacyController,
+            ReportController,
             healthz, readyz,
             PublicPages, TenantPages, AccountPages, PasswordPages, ApiKeyPages, SettingsPages, CrmAccountPages,
             DealPages, ContactPages, ImportPages, ExportPages, AccountActivityPages, TaskPages, SegmentPages,
-            ContactPrivacyPages,
+            ContactPrivacyPages, ReportPages,
             static_router(),
         ],
         template_config=template_config(),

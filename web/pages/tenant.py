@@ -14,6 +14,7 @@ from backend.domains.identity import access
 from backend.domains.identity.roles import ADMINS, EVERYONE, can_grant
 from web import i18n
 from web.context import ROLES_OPT, Page, tenant_page
+from web.pages.dashboard import crm_widgets
 from web.render import attempt, field_errors, redirect, render
 
 Form = URLEncodedBody[dict[str, str]]
@@ -31,7 +32,7 @@ class TenantPages(Controller):
     async def home(self, pg: NamedDependency[Page]) -> Template:
         assert pg.tenant is not None
         members = await access.list_members(pg.uow, pg.tenant.id, limit=6)
-        return render(pg, "app/home.html", recent_members=members)
+        return render(pg, "app/home.html", recent_members=members, **await crm_widgets(pg))
 
     @get("/members", opt=ANY_MEMBER)
     async def members(

@@ -183,12 +183,14 @@ async def _legal_entities(uow: UnitOfWork, actor: CrmActor, term: Term, seen: se
 
 def _email_match(q: str) -> Any:
     """A fragment with '@' or '.' anywhere in the address (trigrams); a bare word as the start of the address
-    (btree range) or of its domain."""
+    (btree range) or, without digits, of its domain."""
     if "@" in q or "." in q:
         return Contact.email.ilike(contains_pattern(q.lower()), escape="\\")
     word = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return or_(func.lower(Contact.email).like(word + "%", escape="\\"),
-               Contact.email.ilike("%@" + word + "%", escape="\\"))
+    prefix = func.lower(Contact.email).like(word + "%", escape="\\")
+    if any(ch.isdigit() for ch in q):  # "contact1234": a mailbox, not a domain
+        return prefix
+    return or_(prefix, Contact.email.ilike("%@" + word + "%", escape="\\"))
 
 
 async def _contacts(uow: UnitOfWork, actor: CrmActor, term: Term, seen: set[uuid.UUID]) -> list[Hit]:
