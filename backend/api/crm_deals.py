@@ -35,6 +35,7 @@ class StageIn(msgspec.Struct, forbid_unknown_fields=True):
     id: uuid.UUID | None = None
     probability: Decimal | None = None
     required_fields: list[str] = []
+    checklist: list[str] = []
 
 
 class PipelineIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -51,6 +52,7 @@ class StageOut(msgspec.Struct):
     probability: Decimal
     kind: str
     required_fields: list[str]
+    checklist: list[str]
 
 
 class PipelineOut(msgspec.Struct):
@@ -71,7 +73,8 @@ class PipelineList(msgspec.Struct):
 def pipeline_out(view: pipelines.PipelineView) -> PipelineOut:
     p = view.pipeline
     return PipelineOut(p.id, p.name, p.is_default, p.position, p.archived_at, p.created_at, p.version,
-                       [StageOut(s.id, s.name, s.position, s.probability, s.kind, list(s.required_fields))
+                       [StageOut(s.id, s.name, s.position, s.probability, s.kind, list(s.required_fields),
+                                 list(s.checklist or []))
                         for s in view.stages])
 
 
@@ -136,6 +139,7 @@ class DealIn(msgspec.Struct, forbid_unknown_fields=True):
     source_channel: str | msgspec.UnsetType | None = UNSET
     marketing_event_id: uuid.UUID | msgspec.UnsetType | None = UNSET
     products_of_interest: list[str] | msgspec.UnsetType | None = UNSET
+    checklist_done: list[str] | msgspec.UnsetType | None = UNSET
     custom: dict[str, Any] | msgspec.UnsetType | None = UNSET
 
 
@@ -172,6 +176,7 @@ class DealOut(msgspec.Struct):
     marketing_event_id: uuid.UUID | None
     products_of_interest: list[str]
     custom: dict[str, Any]
+    checklist_done: list[str]
 
 
 class DealPage(msgspec.Struct):
@@ -197,7 +202,8 @@ def deal_out(d: Deal) -> DealOut:
     return DealOut(d.id, d.pipeline_id, d.stage_id, d.account_id, d.title, d.amount, d.currency, d.probability,
                    d.expected_close_date, d.owner_user_id, d.next_action, d.next_action_due, d.source_channel,
                    status, d.lost_reason, d.won_at, d.lost_at, d.created_at, d.updated_at, d.archived_at, d.version,
-                   d.marketing_event_id, list(d.products_of_interest or []), dict(d.custom or {}))
+                   d.marketing_event_id, list(d.products_of_interest or []), dict(d.custom or {}),
+                   list(d.checklist_done or []))
 
 
 def deal_response(deal: Deal, status: int = 200) -> Response[DealOut]:

@@ -420,3 +420,45 @@ async def test_products_of_interest_are_deduplicated_bounded_and_audited(api, co
     rows = await fetch(f'SELECT changes FROM "{company.tenant.schema}".audit_log'
                        " WHERE record_id = :r AND action = 'update' ORDER BY id", r=deal["id"])
     assert rows[1].changes == {"products_of_interest": [twenty[:20], []]}
+
+
+async def test_stage_checklists_must_be_ticked_before_a_deal_enters(api, company) -> None:
+    created = await api.post(purl(company), headers=company.auth, json={"name": "Audited sales", "stages": [
+        {"name": "Lead"},
+        {"name": "Contract", "checklist": ["NDA signed", "Credit check", " ", "NDA signed"]},
+        {"name": "Closed", "kind": "won"}, {"name": "Gone", "kind": "lost"}]})
+    assert created.status_code == 201, created.text
+    pipeline = created.json()
+    contract = stage_named(pipeline, "Contract")
+    assert contract["checklist"] == ["NDA signed", "Credit check"]  # blanks and repeats dropped, order kept
+    account = await make_account(api, company)
+    deal = await make(api, company, account, pipeline_id=pipeline["id"])
+    assert deal["checklist_done"] == []
+    before = await counts(company)
+    blocked = await api.post(url(company, f"/{deal['id']}/stage"), headers=company.auth,
+                             json={"stage_id": contract["id"]})
+    assert error_fields(assert_problem(blocked, 422, "stage_requirements")) == {
+        "checklist_done[NDA signed]", "checklist_done[Credit check]"}
+    half = await api.patch(url(company, f"/{deal['id']}"), headers=company.auth,
+                           json={"checklist_done": ["NDA signed"]})
+    assert half.status_code == 200, half.text
+    still = await api.post(url(company, f"/{deal['id']}/stage"), headers=company.auth,
+                           json={"stage_id": contract["id"]})
+    assert error_fields(assert_problem(still, 422, "stage_requirements")) == {"checklist_done[Credit check]"}
+    assert (await counts(company))[1] == before[1]  # no stage move was written
+    ticked = await api.patch(url(company, f"/{deal['id']}"), headers=company.auth,
+                             json={"checklist_done": ["NDA signed", "Credit check"]})
+    assert ticked.json()["checklist_done"] == ["NDA signed", "Credit check"]
+    moved = await api.post(url(company, f"/{deal['id']}/stage"), headers=company.auth,
+                           json={"stage_id": contract["id"]})
+    assert (moved.status_code, moved.json()["stage_id"]) == (200, contract["id"])
+    bad = await api.post(purl(company), headers=company.auth, json={"name": "Too long", "stages": [
+        {"name": "A", "checklist": ["x" * 201]}, {"name": "W", "kind": "won"}, {"name": "L", "kind": "lost"}]})
+    assert error_fields(assert_problem(bad, 422)) == {"stages[0].checklist"}
+    assert "checklist_done" in await audit_fields(company, deal["id"])
+
+
+async def audit_fields(company, deal_id: str) -> set[str]:
+    rows = await fetch(f'SELECT changes FROM "{company.tenant.schema}".audit_log'
+                       " WHERE record_type = 'deal' AND record_id = :r", r=deal_id)
+    return {field for r in rows for field in (r.changes or {})}

@@ -32,7 +32,8 @@ from backend.kit.pagination import PageOf, clamp_limit
 
 RECORD = "deal"
 EDITABLE = ("title", "account_id", "amount", "currency", "probability", "expected_close_date", "owner_user_id",
-            "next_action", "next_action_due", "source_channel", "marketing_event_id", "products_of_interest")
+            "next_action", "next_action_due", "source_channel", "marketing_event_id", "products_of_interest",
+            "checklist_done")
 CREATE_ONLY = ("pipeline_id", "stage_id")
 AUDITED = (*EDITABLE, "pipeline_id", "stage_id", "won_at", "lost_at", "lost_reason")
 STATUSES = ("open", "won", "lost")
@@ -112,6 +113,8 @@ def _validated(data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
             clean[field] = check.uuid(data, field)
     if "products_of_interest" in data:
         clean["products_of_interest"] = _products(check, data["products_of_interest"])
+    if "checklist_done" in data:
+        clean["checklist_done"] = pipelines.checklist_items(check, data["checklist_done"], "checklist_done")
     check.done()
     return clean
 
@@ -198,9 +201,12 @@ async def _stage(uow: UnitOfWork, pipeline_id: uuid.UUID, stage_id: uuid.UUID | 
 
 def _require_fields(deal: Deal, stage: PipelineStage) -> None:
     missing = [f for f in stage.required_fields if getattr(deal, f) in (None, "")]
-    if missing:
+    unticked = [item for item in (stage.checklist or []) if item not in set(deal.checklist_done or [])]
+    if missing or unticked:
         raise Invalid("This stage needs more details on the deal.",
-                      [FieldError(f, "required by this stage") for f in missing], "stage_requirements")
+                      [FieldError(f, "required by this stage") for f in missing]
+                      + [FieldError(f"checklist_done[{item}]", "a checklist item of this stage, not ticked yet")
+                         for item in unticked], "stage_requirements")
 
 
 def _enter(deal: Deal, stage: PipelineStage, reason: str | None) -> None:

@@ -58,6 +58,9 @@ class PipelineStage(TenantBase):
     kind: Mapped[str] = mapped_column(String(8), server_default="open")
     required_fields: Mapped[list[str]] = mapped_column(ARRAY(String(40)), server_default=text("'{}'::varchar[]"))
 
+    # revision t0014: checklist items a deal must have ticked to enter this stage
+    checklist: Mapped[list[str]] = mapped_column(ARRAY(String(200)), server_default=text("'{}'::varchar[]"))
+
     __table_args__ = (
         CheckConstraint("kind IN ('open', 'won', 'lost')", name="kind"),
         CheckConstraint("probability >= 0 AND probability <= 100", name="probability"),
@@ -94,6 +97,8 @@ class Deal(TenantBase):
         ForeignKey("marketing_events.id", ondelete="SET NULL"), index=True)
     products_of_interest: Mapped[list[str]] = mapped_column(ARRAY(String(80)),
                                                             server_default=text("'{}'::varchar[]"))
+    # revision t0014: the stage checklist items this deal has ticked
+    checklist_done: Mapped[list[str]] = mapped_column(ARRAY(String(200)), server_default=text("'{}'::varchar[]"))
 
     __table_args__ = (
         CheckConstraint("probability >= 0 AND probability <= 100", name="probability"),

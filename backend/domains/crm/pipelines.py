@@ -107,6 +107,22 @@ async def get(uow: UnitOfWork, actor: CrmActor, pipeline_id: uuid.UUID, *, for_u
     return PipelineView(pipeline, await _stages(uow, pipeline.id))
 
 
+MAX_CHECKLIST = 20
+
+
+def checklist_items(check: Fields, raw: Any, field: str) -> list[str]:
+    """A checklist: at most 20 distinct items of 1-200 characters, in the order given (blanks dropped)."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or not all(isinstance(i, str) for i in raw):
+        check.fail(field, "a list of texts")
+        return []
+    items = list(dict.fromkeys(i.strip() for i in raw if i.strip()))
+    if len(items) > MAX_CHECKLIST or any(len(i) > 200 for i in items):
+        check.fail(field, "at most 20 items of 1-200 characters")
+    return items
+
+
 def _stage_specs(check: Fields, raw: Any) -> list[dict[str, Any]]:
     if not isinstance(raw, list) or not raw or len(raw) > 30:
         check.fail("stages", "a list of 1-30 stages")
@@ -127,6 +143,7 @@ def _stage_specs(check: Fields, raw: Any) -> list[dict[str, Any]]:
                                           "owner_user_id, next_action, next_action_due, source_channel")
             fields = []
         spec["required_fields"] = sorted(set(fields))
+        spec["checklist"] = checklist_items(inner, item.get("checklist"), "checklist")
         for error in inner.errors:
             check.fail(f"stages[{index}].{error.field}", error.reason)
         specs.append(spec)
@@ -194,6 +211,7 @@ async def _apply_stages(uow: UnitOfWork, pipeline: Pipeline, current: list[Pipel
         stage.probability = spec["probability"] if spec["probability"] is not None else Decimal(
             100 if spec["kind"] == "won" else 0)
         stage.required_fields = spec["required_fields"]
+        stage.checklist = spec["checklist"]
     await uow.flush()
 
 
