@@ -18,7 +18,7 @@ from backend.domains.crm.visibility import CrmActor
 from backend.domains.identity.roles import EVERYONE
 from backend.kit.errors import DomainError
 from backend.kit.modules import NavItem, add_nav
-from web import i18n
+from web import custom_inputs, i18n
 from web.context import MODULE_OPT, ROLES_OPT, Page, tenant_page
 from web.history import ACCOUNT_FIELDS, history_rows
 from web.pages import activity_views as views
@@ -62,7 +62,8 @@ class AccountPages(Controller):
     @get("/new", opt=CRM_PAGE)
     async def new(self, pg: NamedDependency[Page]) -> Template:
         return render(pg, "crm/account_form.html", values={"kind": "organization", "status": "lead"}, errors={},
-                      kinds=ACCOUNT_KINDS, statuses=LIFECYCLE)
+                      kinds=ACCOUNT_KINDS, statuses=LIFECYCLE,
+                      custom_definitions=await custom_inputs.active_definitions(pg.uow, "account"))
 
     @post("/new", opt=CRM_PAGE)
     async def create(self, pg: NamedDependency[Page], data: Form) -> Template | Redirect:
@@ -70,11 +71,14 @@ class AccountPages(Controller):
         body: dict[str, Any] = {k: values.get(k, "") for k in ("name", "kind", "status", "source_channel", "website")}
         body["tags"] = [t for t in values.get("tags", "").split(",") if t.strip()]
         body["is_shared"] = values.get("is_shared") == "on"
+        definitions = await custom_inputs.active_definitions(pg.uow, "account")
+        body["custom"] = custom_inputs.submitted(values, definitions, create=True)
         created, error = await attempt(pg, lambda: accounts.create(pg.uow, crm_actor(pg), body))
         if error is not None or created is None:
             assert error is not None
             return render(pg, "crm/account_form.html", status=error.status, values=values,
-                          errors=field_errors(error), kinds=ACCOUNT_KINDS, statuses=LIFECYCLE)
+                          errors=field_errors(error), kinds=ACCOUNT_KINDS, statuses=LIFECYCLE,
+                          custom_definitions=definitions)
         return redirect(f"{pg.base}/accounts/{created.id}", i18n.gettext("Account created."))
 
     @get("/{account_id:uuid}", opt=CRM_PAGE)

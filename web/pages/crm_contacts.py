@@ -19,7 +19,7 @@ from backend.domains.crm.models import CONTACT_ROLES, Account, Contact
 from backend.domains.crm.visibility import CrmActor, can_see
 from backend.domains.identity import access
 from backend.kit.errors import Forbidden
-from web import i18n
+from web import custom_inputs, i18n
 from web.context import Page, tenant_page
 from web.history import CONTACT_FIELDS, history_rows
 from web.pages.crm_accounts import CRM_PAGE, crm_actor
@@ -88,7 +88,8 @@ class ContactPages(Controller):
     @get("/{contact_id:uuid}", opt=CRM_PAGE)
     async def card(self, pg: NamedDependency[Page], contact_id: FromPath[uuid.UUID]) -> Template:
         context = await card_context(pg, crm_actor(pg), contact_id)
-        return render(pg, "crm/contact_card.html", values=current_values(context["contact"]), errors={}, **context)
+        values = current_values(context["contact"]) | custom_inputs.form_values(context["contact"].custom)
+        return render(pg, "crm/contact_card.html", values=values, errors={}, **context)
 
     @post("/{contact_id:uuid}", opt=CRM_PAGE)
     async def edit(self, pg: NamedDependency[Page], contact_id: FromPath[uuid.UUID],
@@ -97,8 +98,13 @@ class ContactPages(Controller):
         if not actor.may_write:
             raise Forbidden("Your role cannot change this record.", "crm_read_only")
         contact = await contacts.get(pg.uow, actor, contact_id)
-        values = submitted_values(data, current_values(contact))
+        values = submitted_values(data, current_values(contact)) | custom_inputs.posted(data)
         changes = changes_for(contact, values)
+        form = {name: value for name, value in data.items() if isinstance(value, str)}
+        definitions = await custom_inputs.active_definitions(pg.uow, "contact")
+        custom = custom_inputs.changed(custom_inputs.submitted(form, definitions, create=False), contact.custom)
+        if custom:
+            changes["custom"] = custom
         if not changes:
             return redirect(f"{pg.base}/contacts/{contact_id}", i18n.gettext("Nothing to change."), "info")
         raw_version = data.get("version", "")
@@ -145,6 +151,7 @@ async def card_context(pg: Page, actor: CrmActor, contact_id: uuid.UUID) -> dict
             options.append((str(contact.account_id), account.name if account else i18n.gettext("Hidden account")))
         context["account_options"] = options
         context["owner_options"] = await _owner_options(pg, actor, contact, names)
+        context["custom_definitions"] = await custom_inputs.active_definitions(pg.uow, "contact")
     return context
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
@@ -21,7 +22,7 @@ from backend.domains.crm import deals
 from backend.domains.crm.deals_models import Deal, PipelineStage
 from backend.kit.errors import DomainError, Forbidden
 from backend.kit.modules import NavItem, add_nav
-from web import i18n
+from web import custom_inputs, i18n
 from web.context import Page, tenant_page
 from web.pages.crm_accounts import CRM_PAGE, crm_actor
 from web.pages.deal_views import (
@@ -82,7 +83,11 @@ class DealPages(Controller):
         actor = crm_actor(pg)
         _require_write(pg)
         deal = await deals.get(pg.uow, actor, deal_id)
-        changes = changed_fields(deal, data)
+        changes: dict[str, Any] = dict(changed_fields(deal, data))
+        definitions = await custom_inputs.active_definitions(pg.uow, "deal")
+        custom = custom_inputs.changed(custom_inputs.submitted(data, definitions, create=False), deal.custom)
+        if custom:
+            changes["custom"] = custom
         if not changes:
             return redirect(f"{pg.base}/deals/{deal_id}", i18n.gettext("Nothing to change."), "info")
         _, error = await attempt(pg, lambda: deals.update(pg.uow, actor, deal_id, changes, _version(data)))

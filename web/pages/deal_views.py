@@ -25,7 +25,7 @@ from backend.domains.crm.visibility import CrmActor, can_see
 from backend.domains.identity import access
 from backend.kit.clock import utcnow
 from backend.kit.errors import DomainError
-from web import i18n
+from web import custom_inputs, i18n
 from web.context import Page
 from web.history import DEAL_FIELDS, history_rows
 
@@ -142,7 +142,7 @@ def form_value(value: Any) -> str:
 
 
 def current_values(deal: Deal) -> dict[str, str]:
-    return {name: form_value(getattr(deal, name)) for name in FORM_FIELDS}
+    return {name: form_value(getattr(deal, name)) for name in FORM_FIELDS} | custom_inputs.form_values(deal.custom)
 
 
 def changed_fields(deal: Deal, data: Mapping[str, Any]) -> dict[str, str]:
@@ -211,6 +211,7 @@ async def card_context(pg: Page, actor: CrmActor, deal_id: uuid.UUID) -> dict[st
         context["owner_options"] = await _owner_options(pg, actor, deal)
         context["account_options"] = await _account_options(
             pg, actor, deal, account_name or i18n.gettext("Hidden account"))
+        context["custom_definitions"] = await custom_inputs.active_definitions(pg.uow, "deal")
     return context
 
 
