@@ -42,7 +42,8 @@ def render(r: CrmResult) -> str:
            _row(["measure", "goal p95", "n", "median", "p95", "max", "result"]), _row(["---", *["---:"] * 5, "---"])]
     for phase in r.phases:
         if phase.stats is None:
-            out.append(_row([phase.name, f"< {phase.goal_ms:.0f}", "-", "-", "-", "-", "not built yet"]))
+            state = "❌ " + phase.detail if phase.detail else "not built yet"
+            out.append(_row([phase.name, f"< {phase.goal_ms:.0f}", "-", "-", "-", "-", state]))
             continue
         ok = phase.stats.p95 < phase.goal_ms
         out.append(_row([phase.name, f"< {phase.goal_ms:.0f}", *_stats(phase.stats), "✅ pass" if ok else "❌ FAIL"]))

@@ -117,7 +117,8 @@ async def _run(scale: float, samples: int, command: str, say: Say, servers: Serv
     try:
         async with httpx.AsyncClient(base_url=api.base_url, timeout=60.0,
                                      headers={"Authorization": f"Bearer {token}"}) as client:
-            await _phases(client, f"/api/v1/t/{tenant.slug}", workload, pipeline.id, result, say)
+            await _phases(client, f"/api/v1/t/{tenant.slug}", workload, pipeline.id, result, say,
+                          lambda: api.log_path.read_text(errors="replace")[-4000:])
     except RuntimeError:
         say("API server log (tail):\n" + api.log_path.read_text(errors="replace")[-4000:])
         raise
@@ -134,7 +135,7 @@ async def _routes(client: httpx.AsyncClient) -> set[str]:
 
 
 async def _phases(client: httpx.AsyncClient, base: str, work: Workload, pipeline_id: Any, result: CrmResult,
-                  say: Say) -> None:
+                  say: Say, log_tail: Callable[[], str] | None = None) -> None:
     paths = await _routes(client)
 
     def has(suffix: str) -> bool:
@@ -179,7 +180,13 @@ async def _phases(client: httpx.AsyncClient, base: str, work: Workload, pipeline
         today = date.today()
         params = {"from": (today - timedelta(days=365)).isoformat(), "to": today.isoformat(),
                   "pipeline_id": str(pipeline_id)}
-        funnel = [await timed(lambda: client.get(f"{base}/reports/funnel", params=params)) for _ in range(20)]
-        result.phases.append(Phase("funnel over a year (`GET /reports/funnel`)", 300.0, Stats.of(funnel)))
+        try:
+            funnel = [await timed(lambda: client.get(f"{base}/reports/funnel", params=params)) for _ in range(20)]
+        except RuntimeError as exc:  # keep the other phases' figures; the log tail says what failed
+            say(f"funnel failed: {exc}\n" + (log_tail() if log_tail else ""))
+            result.phases.append(Phase("funnel over a year (`GET /reports/funnel`)", 300.0, None,
+                                       f"FAILED: {str(exc)[:200]}"))
+        else:
+            result.phases.append(Phase("funnel over a year (`GET /reports/funnel`)", 300.0, Stats.of(funnel)))
     else:
         result.phases.append(Phase("funnel over a year", 300.0, None))
