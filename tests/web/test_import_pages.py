@@ -109,3 +109,14 @@ async def test_a_merged_accounts_card_leads_to_the_survivor(owner, company, clie
     assert old_link.status_code == 303
     assert old_link.headers["location"] == f"/t/{company.slug}/accounts/{survivor}"
     assert owner.flash(old_link) == "That account was merged into this one."
+
+
+async def test_every_entity_s_column_page_renders_every_target_label(owner, company) -> None:
+    """Each target label goes through gettext with %-formatting: a bare '%' in one broke the deals page."""
+    for entity, text in (("accounts", CSV_TEXT), ("contacts", "Name,Email\nKim,kim@example.com\n"),
+                         ("deals", "Title,Account,Probability\nFleet,Good Co,40\n")):
+        made = await upload(owner, company, text, {"entity": entity})
+        assert made.status_code == 303, (entity, made.text[:300])
+        page = await owner.get(made.headers["location"])
+        assert page.status_code == 200, (entity, page.text[:300])
+    assert "Probability, percent" in page.text

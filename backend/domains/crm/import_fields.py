@@ -82,7 +82,7 @@ TARGETS: dict[str, tuple[Target, ...]] = {
         Target("account", lazy("Account (name)"), True, _ACCOUNT_NAME),
         Target("amount", lazy("Amount"), False, ("value", "deal value", "sum", "금액", "金額", "сумма")),
         Target("currency", lazy("Currency"), False, ("통화", "通貨", "валюта")),
-        Target("probability", lazy("Probability (%)"), False, ("확률", "確度", "вероятность")),
+        Target("probability", lazy("Probability, percent"), False, ("확률", "確度", "вероятность")),
         Target("expected_close_date", lazy("Expected close date"), False,
                ("close date", "expected close", "마감일", "예상 마감일", "完了予定日", "クローズ予定日",
                 "дата закрытия")),
