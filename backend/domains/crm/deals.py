@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field as default
-from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -67,19 +66,6 @@ def _products(check: Fields, raw: Any) -> list[str]:
     return products
 
 
-def _date(check: Fields, data: dict[str, Any], field: str) -> date | None:
-    raw = data.get(field)
-    if raw in (None, ""):
-        return None
-    if isinstance(raw, date):
-        return raw
-    try:
-        return date.fromisoformat(str(raw))
-    except ValueError:
-        check.fail(field, "a date such as 2026-12-31")
-        return None
-
-
 def _validated(data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
     allowed = (*EDITABLE, "custom") if partial else (*EDITABLE, "custom", *CREATE_ONLY)
     unknown = sorted(set(data) - set(allowed))
@@ -104,7 +90,7 @@ def _validated(data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
         clean["currency"] = currency.upper() if currency else None
     for field in ("expected_close_date", "next_action_due"):
         if field in data:
-            clean[field] = _date(check, data, field)
+            clean[field] = check.date(data, field)
     for field, size in (("next_action", 200), ("source_channel", 64)):
         if field in data:
             clean[field] = check.text(data, field, max_len=size)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -83,19 +82,6 @@ def snapshot(event: MarketingEvent) -> dict[str, Any]:
     return {name: getattr(event, name) for name in AUDITED}
 
 
-def _day(check: Fields, data: dict[str, Any], name: str) -> date | None:
-    raw = data.get(name)
-    if raw in (None, ""):
-        return None
-    if isinstance(raw, date):
-        return raw
-    try:
-        return date.fromisoformat(str(raw))
-    except ValueError:
-        check.fail(name, "a date such as 2026-12-31")
-        return None
-
-
 def _clean(data: dict[str, Any], current: MarketingEvent | None) -> dict[str, Any]:
     unknown = sorted(set(data) - set(INPUT if current is not None else INPUT[:-1]))
     if unknown:
@@ -108,7 +94,7 @@ def _clean(data: dict[str, Any], current: MarketingEvent | None) -> dict[str, An
         clean["channel"] = check.choice(data, "channel", CHANNELS)
     for name in ("starts_on", "ends_on"):
         if name in data:
-            clean[name] = _day(check, data, name)
+            clean[name] = check.date(data, name)
     if "budget" in data:
         clean["budget"] = decimal_value(check, data, "budget", low=Decimal(0), high=MAX_BUDGET)
         if clean["budget"] is None and current is not None and not any(e.field == "budget" for e in check.errors):

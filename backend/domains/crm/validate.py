@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -66,6 +67,19 @@ class Fields:
             self.fail(field, "true or false")
             return None
         return value
+
+    def date(self, data: dict[str, Any], field: str) -> date | None:
+        """An ISO date (or a ``date``); empty means none."""
+        raw = data.get(field)
+        if raw in (None, ""):
+            return None
+        if isinstance(raw, date):
+            return raw
+        try:
+            return date.fromisoformat(str(raw))
+        except ValueError:
+            self.fail(field, "a date such as 2026-12-31")
+            return None
 
     def tags(self, data: dict[str, Any], field: str = "tags", *, most: int = 20) -> list[str] | None:
         value = data.get(field)
