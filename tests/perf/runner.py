@@ -32,6 +32,7 @@ class Servers:
     database_url: str
     redis_url: str
     embedded: bool
+    reuse: bool = False  # keep what an earlier run left in the database (the CRM benchmark's seeded tenant)
 
 
 def asyncpg_dsn(url: str) -> str:

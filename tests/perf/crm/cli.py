@@ -36,8 +36,9 @@ def render(r: CrmResult) -> str:
            f"- Machine: {mc['cpu']}, {mc['cores']}, {mc['ram']} RAM; {mc['os']}; {mc['python']}",
            f"- PostgreSQL {mc['postgresql']}",
            f"- Load average (1/5/15 min) at start {mc['load_start']}, at end {mc.get('load_end', '?')}",
-           "- Data (`tandem seed --size large`): " + ", ".join(
-               f"{n:,} {table} ({r.seed_seconds.get(table, 0):.0f} s)" for table, n in r.counts.items()),
+           "- Data (`tandem seed --size large`" + ("" if r.seed_seconds else ", seeded by an earlier run") + "): "
+           + ", ".join(f"{n:,} {table}" + (f" ({r.seed_seconds.get(table, 0):.0f} s)" if r.seed_seconds else "")
+                       for table, n in r.counts.items()),
            "", "### Goals (ms per request over HTTP, one client, after warm-up)", "",
            _row(["measure", "goal p95", "n", "median", "p95", "max", "result"]), _row(["---", *["---:"] * 5, "---"])]
     for phase in r.phases:
@@ -66,9 +67,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--samples", type=int, default=200, help="requests per phase (default 200)")
     p.add_argument("--no-write", action="store_true", help=f"print only; do not update {DOC.name}")
     p.add_argument("--doc", type=Path, default=DOC)
+    p.add_argument("--database-url", metavar="URL", help=(
+        "run against this existing (empty or earlier-seeded) database instead of a fresh embedded one; a second run "
+        "reuses the tenant the first one seeded, so it measures again in a minute instead of seeding for ten"))
     args = p.parse_args(argv)
     command = shlex.join([".venv/bin/python", "-m", "tests.perf.crm", *(sys.argv[1:] if argv is None else argv)])
-    result = asyncio.run(run(args.scale, max(10, args.samples), command, lambda m: print(m, flush=True)))
+    result = asyncio.run(run(args.scale, max(10, args.samples), command, lambda m: print(m, flush=True),
+                               database_url=args.database_url))
     section = render(result)
     print()
     print(section)

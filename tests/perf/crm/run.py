@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -20,7 +21,9 @@ import httpx
 from backend.db.database import Database, set_database
 from backend.domains.crm.pipelines import ensure_default
 from backend.seeding_bulk import Plan, seed_bulk
-from tenants import onboarding
+from backend.domains.identity import accounts
+from tenants import onboarding, provisioning
+from tenants.registry import TenantRef
 from tenants.scope import shared_scope, tenant_scope
 from tests.apiserver import ApiServer
 from tests.perf.crm.workload import Workload, draw
@@ -29,6 +32,7 @@ from tests.perf.model import Stats
 from tests.perf.runner import Servers, asyncpg_dsn
 
 PASSWORD = "Perf-Horse-Battery-Staple-7"
+SLUG, EMAIL = "perf-crm", "owner@crm.perf.example.com"
 Say = Callable[[str], None]
 
 
@@ -64,10 +68,22 @@ async def timed(call: Callable[[], Awaitable[httpx.Response]]) -> float:
     return elapsed
 
 
-async def run(scale: float, samples: int, command: str, say: Say, servers: Servers | None = None) -> CrmResult:
+async def run(scale: float, samples: int, command: str, say: Say, servers: Servers | None = None,
+              database_url: str | None = None) -> CrmResult:
+    """Start servers (or use ``servers``) and measure; with ``database_url``, run against that existing database
+    with an embedded Redis, reusing the tenant an earlier run seeded there (re-measure without re-seeding)."""
     with tempfile.TemporaryDirectory(prefix="tandem-perf-crm-") as tmp:
         if servers is not None:
             return await _run(scale, samples, command, say, servers, Path(tmp))
+        if database_url is not None:
+            from backend.runtime.embedded import EmbeddedRedis
+
+            redis = EmbeddedRedis(Path(tmp) / "redis")
+            try:
+                return await _run(scale, samples, command, say,
+                                  Servers(database_url, redis.start(), False, reuse=True), Path(tmp))
+            finally:
+                redis.stop()
         from tests.harness import start_servers
 
         say("starting PostgreSQL and Redis (tests.harness.start_servers) ...")
@@ -93,17 +109,18 @@ async def _run(scale: float, samples: int, command: str, say: Say, servers: Serv
         report = await migrate_all(db, concurrency=2)
         if not report.ok:
             raise RuntimeError(f"migration failed: {report.failed}")
-        async with shared_scope() as uow:
-            made = await onboarding.signup(uow, company_name="Perf CRM", email="owner@crm.perf.example.com",
-                                           password=PASSWORD, slug="perf-crm", token_ttl_seconds=86_400)
-        tenant, token = made.tenant, made.token.token
+        tenant, user_id, token, reused = await _tenant(servers.reuse)
         async with tenant_scope(tenant) as uow:
             pipeline = await ensure_default(uow)
-        plan = Plan.at_scale(scale, 7, (made.user.id,))
-        say(f"seeding {plan.accounts:,} accounts, {plan.contacts:,} contacts, {plan.deals:,} deals, "
-            f"{plan.interactions:,} interactions (tandem seed --size large --scale {scale}) ...")
-        seeded = await seed_bulk(lambda: tenant_scope(tenant), plan, pipeline.id, lambda m: say("  " + m))
-        result.counts, result.seed_seconds = seeded.counts, seeded.seconds
+        plan = Plan.at_scale(scale, 7, (user_id,))
+        if reused:
+            say(f"reusing the seeded tenant '{SLUG}' (--database-url): no seeding, figures of the data already there")
+            result.counts = await _counts(dsn, tenant.schema)
+        else:
+            say(f"seeding {plan.accounts:,} accounts, {plan.contacts:,} contacts, {plan.deals:,} deals, "
+                f"{plan.interactions:,} interactions (tandem seed --size large --scale {scale}) ...")
+            seeded = await seed_bulk(lambda: tenant_scope(tenant), plan, pipeline.id, lambda m: say("  " + m))
+            result.counts, result.seed_seconds = seeded.counts, seeded.seconds
         conn = await asyncpg.connect(dsn)
         try:
             workload = await draw(conn, tenant.schema, plan, samples)
@@ -127,6 +144,31 @@ async def _run(scale: float, samples: int, command: str, say: Say, servers: Serv
     result.machine["load_end"] = load_average()
     result.seconds = time.perf_counter() - t0
     return result
+
+
+async def _tenant(reuse: bool) -> tuple[TenantRef, uuid.UUID, str, bool]:
+    """The benchmark's tenant, its owner and a fresh token; with ``reuse``, the one an earlier run seeded here."""
+    async with shared_scope() as uow:
+        if reuse and await provisioning.slug_taken(uow, SLUG):
+            ref = TenantRef.of(await provisioning.load(uow, SLUG))
+            user = await accounts.find_by_email(uow, EMAIL)
+            if user is None:
+                raise RuntimeError(f"tenant '{SLUG}' exists but {EMAIL} does not: use a fresh database")
+            issued = await accounts.issue_access_token(uow, user, 86_400)
+            return ref, user.id, issued.token, True
+        made = await onboarding.signup(uow, company_name="Perf CRM", email=EMAIL, password=PASSWORD, slug=SLUG,
+                                       token_ttl_seconds=86_400)
+        return made.tenant, made.user.id, made.token.token, False
+
+
+async def _counts(dsn: str, schema: str) -> dict[str, int]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return {table: int(await conn.fetchval(f'SELECT count(*) FROM "{schema}".{table}'))
+                for table in ("accounts", "legal_entities", "contacts", "deals", "deal_stage_history",
+                              "interactions", "search_words")}
+    finally:
+        await conn.close()
 
 
 async def _routes(client: httpx.AsyncClient) -> set[str]:
