@@ -13,6 +13,7 @@ from backend.domains.crm import marketing_models as _crm_marketing  # noqa: F401
 from backend.domains.crm import models as _crm  # noqa: F401
 from backend.domains.crm import search_words as _crm_search_words  # noqa: F401
 from backend.domains.crm import segments_models as _crm_segments  # noqa: F401
+from backend.domains.crm.analytics import funnel_models as _crm_funnel  # noqa: F401
 from backend.domains.crm.analytics import indexes as _crm_report_indexes  # noqa: F401
 from backend.domains.identity import models as _identity  # noqa: F401
 from tenants import models as _tenants  # noqa: F401

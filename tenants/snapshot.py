@@ -19,12 +19,15 @@ _dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
 
 @lru_cache(maxsize=4)
 def tenant_ddl(revision: str) -> str:
-    """DDL for every tenant table, plus the Alembic version row at ``revision``."""
+    """DDL for every tenant table, the functions and triggers tables declare in ``info["ddl"]``, plus the Alembic
+    version row at ``revision``."""
     statements: list[str] = []
     for table in tenant_metadata.sorted_tables:
         statements.append(str(CreateTable(table).compile(dialect=_dialect)).strip())
         for index in sorted(table.indexes, key=lambda ix: ix.name or ""):
             statements.append(str(CreateIndex(index).compile(dialect=_dialect)).strip())
+    for table in tenant_metadata.sorted_tables:  # functions and triggers, once every table exists
+        statements.extend(table.info.get("ddl", ()))
     statements.append(
         "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
         "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"

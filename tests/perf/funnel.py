@@ -175,11 +175,13 @@ async def explain(tenant: Any, manager: CrmActor, rep: CrmActor, year: ReportQue
         async with tenant_scope(tenant) as uow:
             _, stages = await funnel.pipeline_of(uow, None)
             await scope.plan_per_query(uow)
-            query = funnel.outcome_query(actor, stages, await scope.calendar(uow), year.period)
-            sql = str(query.compile(uow.session.get_bind(), compile_kwargs={"literal_binds": True}))
-            plan = await uow.session.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + sql))
-            print(f"\n--- {actor.role} ---")
-            print("\n".join(row[0] for row in plan))
+            cal = await scope.calendar(uow)
+            for build in (funnel.settled_query, funnel.moved_later_query):
+                query = build(actor, stages, cal, year.period)
+                sql = str(query.compile(uow.session.get_bind(), compile_kwargs={"literal_binds": True}))
+                plan = await uow.session.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + sql))
+                print(f"\n--- {actor.role}: {build.__name__} ---")
+                print("\n".join(row[0] for row in plan))
 
 
 if __name__ == "__main__":

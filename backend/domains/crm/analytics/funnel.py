@@ -14,10 +14,12 @@ The rule:
 * **Conversion** of a step = reached(step) / reached(previous step) x 100, rounded half-up to 2 decimals; none for
   the first step or after a step nobody reached. ``win_rate`` = won / entered x 100, rounded the same way.
 
-Indexes (revision t0010): the cohort comes from the partial index ``ix_deal_stage_history_entered`` (creation rows by
-``moved_at``, covering deal and stage), archived deals from the partial index ``ix_deals_archived``, and the moves
-inside the range through the BRIN index on ``moved_at``; each deal's moves are folded by one hash aggregate, no sort.
-For a rep the visible part of the cohort is materialised first, so the moves are still read in one pass.
+How it is read: the cohort comes from ``deal_funnel`` (revision t0015, one row per deal kept by a trigger on
+``deal_stage_history``, see ``funnel_models``). A deal whose last move came before the end of the range (every deal,
+when the range ends today) is answered by its summary: the cohort is grouped in SQL by (stages reached, last stage),
+a few dozen groups ranked here. Only deals that moved after the range are followed through their history (the moves
+inside the range, through the BRIN index on ``moved_at``, folded by one hash aggregate per deal). Archived deals are
+left out through the partial index ``ix_deals_archived``; for a rep the deals are joined for visibility.
 Benchmark: ``python -m tests.perf.funnel`` (docs/PERFORMANCE.md).
 """
 
@@ -34,6 +36,7 @@ from sqlalchemy.orm import aliased
 from backend.db.uow import UnitOfWork
 from backend.domains.crm import pipelines
 from backend.domains.crm.analytics import scope
+from backend.domains.crm.analytics.funnel_models import DealFunnel
 from backend.domains.crm.analytics.params import Period, ReportQuery, bad_query
 from backend.domains.crm.deals_models import Deal, DealStageMove, Pipeline, PipelineStage
 from backend.domains.crm.visibility import CrmActor
@@ -85,38 +88,57 @@ async def pipeline_of(uow: UnitOfWork, pipeline_id: uuid.UUID | None) -> tuple[P
     return pipeline, list(stages)
 
 
-def outcome_query(actor: CrmActor, stages: list[PipelineStage], cal: scope.Calendar, period: Period) -> Select[Any]:
-    """SELECT (furthest rank, outcome code, deals) for the cohort, grouped.
+def _ranks(stages: list[PipelineStage]) -> tuple[dict[uuid.UUID, int], dict[uuid.UUID, int]]:
+    """Rank of each stage (its place among the open stages 1…k, k+1 for won; a lost or unknown stage ranks 0) and
+    the outcome code of entering it (won, lost; any other stage is open)."""
+    open_ids = [s.id for s in stages if s.kind == "open"]
+    ranks = {stage_id: i + 1 for i, stage_id in enumerate(open_ids)}
+    ranks |= {s.id: len(open_ids) + 1 for s in stages if s.kind == "won"}
+    codes = {s.id: WON for s in stages if s.kind == "won"} | {s.id: LOST for s in stages if s.kind == "lost"}
+    return ranks, codes
 
-    Rank of a stage: its place among the open stages (1…k), k+1 for the won stage (it passes them all), 0 for the
-    lost stage; a deal's furthest rank is the highest of its creation stage and its later moves. Outcome code of the
-    last move (the highest id): 1 won, 2 lost, 0 open (also when the deal has not moved since its creation); read
-    as ``max(id*4 + code) % 4``, so one hash aggregate per deal answers both, without sorting anyone's moves.
+
+def _cohort(actor: CrmActor, stages: list[PipelineStage], start: Any, end: Any, *, settled: bool) -> Select[Any]:
+    """The visible, unarchived cohort's summaries: deals that entered one of ``stages`` in ``[start, end)``;
+    ``settled``: only those whose last move came before ``end``, else only those that moved since."""
+    query = select(DealFunnel).where(DealFunnel.entered_at >= start, DealFunnel.entered_at < end,
+                                     DealFunnel.entered_stage_id.in_([s.id for s in stages]),
+                                     DealFunnel.last_moved_at < end if settled else DealFunnel.last_moved_at >= end)
+    visible = scope.deal_clause(actor)
+    if visible is None:  # read-all roles: only archived deals are left out (a tiny partial index)
+        return query.where(~exists().where(Deal.id == DealFunnel.deal_id, Deal.archived_at.is_not(None)))
+    return query.join(Deal, Deal.id == DealFunnel.deal_id).where(Deal.archived_at.is_(None), visible)
+
+
+def settled_query(actor: CrmActor, stages: list[PipelineStage], cal: scope.Calendar, period: Period) -> Select[Any]:
+    """SELECT (stages reached, last stage, deals) for the cohort's deals that did not move after the range: their
+    whole history is in it, so their summary row answers; a few dozen groups, ranked in Python."""
+    start, end = cal.bounds(period)
+    rows = _cohort(actor, stages, start, end, settled=True).subquery("settled")
+    return (select(rows.c.reached_stage_ids, rows.c.last_stage_id, func.count())
+            .group_by(rows.c.reached_stage_ids, rows.c.last_stage_id))
+
+
+def moved_later_query(actor: CrmActor, stages: list[PipelineStage], cal: scope.Calendar,
+                      period: Period) -> Select[Any]:
+    """SELECT (furthest rank, outcome code, deals) for the cohort's deals that moved after the range, from their
+    history up to the end of the range (none when the range ends today).
+
+    A deal's furthest rank is the highest of its creation stage and its later moves in the range; the outcome code
+    is that of the last of those moves (highest id), 0 (open) when it has not moved: read as ``max(id*4 + code) %
+    4``, so one hash aggregate per deal answers both, without sorting anyone's moves.
     """
     start, end = cal.bounds(period)
-    open_ids = [s.id for s in stages if s.kind == "open"]
-    won_ids = [s.id for s in stages if s.kind == "won"]
-    lost_ids = [s.id for s in stages if s.kind == "lost"]
-    entered, move = aliased(DealStageMove), aliased(DealStageMove)
-    ranks = {stage_id: i + 1 for i, stage_id in enumerate(open_ids)} | {i: len(open_ids) + 1 for i in won_ids}
-    codes = dict.fromkeys(won_ids, WON) | dict.fromkeys(lost_ids, LOST)
+    ranks, codes = _ranks(stages)
+    move = aliased(DealStageMove)
 
     def rank(stage: Any) -> Any:
         return case(*[(stage == k, v) for k, v in ranks.items()], else_=0) if ranks else literal(0)
 
     code = case(*[(move.to_stage_id == k, v) for k, v in codes.items()], else_=OPEN) if codes else literal(OPEN)
-    cohort = (select(entered.deal_id, rank(entered.to_stage_id).label("first"))
-              .where(entered.from_stage_id.is_(None), entered.moved_at >= start, entered.moved_at < end,
-                     entered.to_stage_id.in_([s.id for s in stages])))
-    visible = scope.deal_clause(actor)
-    if visible is None:  # read-all roles: only archived deals are left out (a tiny partial index)
-        members: Any = cohort.where(~exists().where(Deal.id == entered.deal_id, Deal.archived_at.is_not(None)))
-        members = members.subquery("cohort")
-    else:  # the visible part of the cohort, materialised: its moves are then read once, not probed per deal
-        members = (cohort.join(Deal, Deal.id == entered.deal_id).where(Deal.archived_at.is_(None), visible)
-                   .cte("cohort").prefix_with("MATERIALIZED"))
-    # the creation row is the cohort row itself (its stage is open: outcome "open" until a later move); only the
-    # later moves inside the range are read (BRIN on moved_at): a deal's moves all follow its creation
+    cohort = _cohort(actor, stages, start, end, settled=False).subquery()
+    members = (select(cohort.c.deal_id, rank(cohort.c.entered_stage_id).label("first"))
+               .cte("cohort").prefix_with("MATERIALIZED"))
     per_deal = (
         select(func.greatest(func.max(members.c.first), func.coalesce(func.max(rank(move.to_stage_id)), 0))
                .label("furthest"),
@@ -131,18 +153,32 @@ def outcome_query(actor: CrmActor, stages: list[PipelineStage], cal: scope.Calen
     return select(rows.c.furthest, outcome, func.count()).group_by(rows.c.furthest, outcome)
 
 
+async def outcomes(uow: UnitOfWork, actor: CrmActor, stages: list[PipelineStage], cal: scope.Calendar,
+                   period: Period) -> list[tuple[int, int, int]]:
+    """(furthest rank, outcome code, deals) over the whole cohort: settled deals from their summaries, the others
+    from their history."""
+    ranks, codes = _ranks(stages)
+    found: dict[tuple[int, int], int] = {}
+    for reached, last, n in (await uow.session.execute(settled_query(actor, stages, cal, period))).all():
+        key = (max((ranks.get(stage, 0) for stage in reached), default=0), codes.get(last, OPEN))
+        found[key] = found.get(key, 0) + int(n)
+    for furthest, code, n in (await uow.session.execute(moved_later_query(actor, stages, cal, period))).all():
+        key = (int(furthest), int(code))
+        found[key] = found.get(key, 0) + int(n)
+    return [(furthest, code, n) for (furthest, code), n in sorted(found.items())]
+
+
 async def funnel(uow: UnitOfWork, actor: CrmActor, query: ReportQuery) -> Funnel:
     pipeline, stages = await pipeline_of(uow, query.pipeline_id)
     cal = await scope.calendar(uow)
     await scope.plan_per_query(uow)
-    grouped = await uow.session.execute(outcome_query(actor, stages, cal, query.period))
-    outcomes = [(int(furthest), int(code), int(n)) for furthest, code, n in grouped.all()]
-    entered = sum(n for *_, n in outcomes)
-    won = sum(n for _, code, n in outcomes if code == WON)
-    lost = sum(n for _, code, n in outcomes if code == LOST)
+    grouped = await outcomes(uow, actor, stages, cal, query.period)
+    entered = sum(n for *_, n in grouped)
+    won = sum(n for _, code, n in grouped if code == WON)
+    lost = sum(n for _, code, n in grouped if code == LOST)
     open_stages = [s for s in stages if s.kind == "open"]
     counts: list[tuple[PipelineStage, int]] = [
-        (stage, sum(n for furthest, _, n in outcomes if furthest >= rank))
+        (stage, sum(n for furthest, _, n in grouped if furthest >= rank))
         for rank, stage in enumerate(open_stages, start=1)]
     counts += [(stage, won) for stage in stages if stage.kind == "won"]  # the won outcome is the last step
     steps = [FunnelStep(stage.id, stage.name, stage.kind, reached,
