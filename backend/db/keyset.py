@@ -14,9 +14,14 @@ from backend.kit.errors import FieldError, Invalid
 from backend.kit.pagination import PageOf, clamp_limit, decode_cursor, encode_cursor
 
 
+def like_escaped(text: str) -> str:
+    """``text`` with the LIKE wildcards and the escape character taken literally (use escape='\\')."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def contains_pattern(text: str) -> str:
     """An ILIKE pattern matching ``text`` anywhere, its own wildcards taken literally (use escape='\\')."""
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return "%" + like_escaped(text) + "%"
 
 
 def as_text(value: Any) -> Any:

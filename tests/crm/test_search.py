@@ -103,3 +103,22 @@ async def test_typos_in_several_words_and_scripts_use_the_name_dictionary(client
                                  json={"name": "Балтийский Трейд"})
     assert renamed.status_code == 200, renamed.text
     assert [h["title"] for h in await find(client, company, "Балтийскй")][:1] == ["Балтийский Трейд"]
+
+
+async def test_addresses_and_codes_are_matched_as_typed_never_corrected(client, company) -> None:
+    """'amelia.moore.3' is an address, not two misspelt names: no fuzzy pass turns it into every Amelia."""
+    async def post(path, body):
+        response = await client.post(f"/api/v1/t/{company.slug}/{path}", headers=company.auth, json=body)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    account = await post("accounts", {"name": "Harbour Freight"})
+    for name, email in (("Amelia Moore", "amelia.moore@harbour.example"), ("Amelia Smith", "a.smith@harbour.example"),
+                        ("Oliver Moore", "contact77@harbour.example")):
+        await post("contacts", {"account_id": account["id"], "full_name": name, "email": email})
+    assert [h["title"] for h in await find(client, company, "amelia.moore", kinds="contact")] == ["Amelia Moore"]
+    assert await find(client, company, "amelia.moore.3", kinds="contact") == []
+    assert await find(client, company, "contact78", kinds="contact") == []
+    assert [h["title"] for h in await find(client, company, "contact77", kinds="contact")] == ["Oliver Moore"]
+    # a real misspelt name still gets its correction
+    assert [h["title"] for h in await find(client, company, "Amelai Smith", kinds="contact")][:1] == ["Amelia Smith"]

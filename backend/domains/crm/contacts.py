@@ -191,12 +191,13 @@ async def _check_relations(uow: UnitOfWork, actor: CrmActor, clean: dict[str, An
 
 # --- visibility --------------------------------------------------------------------------------------------------
 
-def visible(actor: CrmActor) -> Any:
-    """WHERE clause over ``contacts LEFT JOIN accounts``: own/unowned contacts, or contacts of visible accounts."""
-    by_owner = visible_clause(actor, Contact.owner_user_id)
+def visible(actor: CrmActor, *, user: Any = None) -> Any:
+    """WHERE clause over ``contacts LEFT JOIN accounts``: own/unowned contacts, or contacts of visible accounts
+    (``user``: see ``visible_clause``)."""
+    by_owner = visible_clause(actor, Contact.owner_user_id, user=user)
     if by_owner is None:
         return None
-    by_account = visible_clause(actor, Account.owner_user_id, Account.is_shared)
+    by_account = visible_clause(actor, Account.owner_user_id, Account.is_shared, user=user)
     return or_(by_owner, and_(Account.id.is_not(None), by_account))
 
 

@@ -68,18 +68,17 @@ def fill_sql() -> str:
 
 
 async def corrections(uow: UnitOfWork, q: str, *, per_word: int = 4,
-                      threshold: float = 0.3) -> dict[str, list[str]]:
-    """For each word of ``q`` that is not in the dictionary: its closest dictionary words (one round trip).
-
-    Known words and words with digits are left to the precise pass, so a query of known words returns ``{}``.
-    """
+                      threshold: float = 0.3) -> list[tuple[str, list[str] | None]]:
+    """Every word of ``q`` (as the full-text parser splits it, in order) with its closest dictionary words, or None
+    for a word left as typed: known words, words with digits and words under 3 characters (one round trip)."""
     rows = await uow.session.execute(text(f"""
-        SELECT q.w, ARRAY(SELECT s.word FROM search_words s WHERE s.word % q.w AND similarity(s.word, q.w) >= :t
-                          ORDER BY similarity(s.word, q.w) DESC, s.word LIMIT {int(per_word)}) AS options
+        SELECT q.w, CASE WHEN length(q.w) >= 3 AND q.w !~ '[0-9]'
+                          AND NOT EXISTS (SELECT 1 FROM search_words k WHERE k.word = q.w)
+                    THEN ARRAY(SELECT s.word FROM search_words s WHERE s.word % q.w AND similarity(s.word, q.w) >= :t
+                               ORDER BY similarity(s.word, q.w) DESC, s.word LIMIT {int(per_word)}) END AS options
         FROM unnest(tsvector_to_array(to_tsvector('simple'::regconfig, :q))) AS q(w)
-        WHERE length(q.w) >= 3 AND q.w !~ '[0-9]' AND NOT EXISTS (SELECT 1 FROM search_words k WHERE k.word = q.w)
         """), {"q": q, "t": threshold})
-    return {r.w: list(r.options) for r in rows}
+    return [(r.w, None if r.options is None else list(r.options)) for r in rows]
 
 
 async def forget(uow: UnitOfWork, *names: str | None) -> None:

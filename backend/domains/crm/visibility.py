@@ -40,13 +40,15 @@ class CrmActor:
         return self.role in MANAGE_ALL or self.role in OWN_ONLY
 
 
-def visible_clause(actor: CrmActor, owner_column: Any, shared_column: Any | None = None) -> Any:
-    """A WHERE clause limiting a query to what ``actor`` may see (None: no limit)."""
+def visible_clause(actor: CrmActor, owner_column: Any, shared_column: Any | None = None, *,
+                   user: Any = None) -> Any:
+    """A WHERE clause limiting a query to what ``actor`` may see (None: no limit). ``user``: an expression (a bind
+    parameter) standing for the actor's user id, for statements built once and reused."""
     if actor.sees_all:
         return None
     parts = [owner_column.is_(None)]
     if actor.user_id is not None:
-        parts.append(owner_column == actor.user_id)
+        parts.append(owner_column == (actor.user_id if user is None else user))
     if shared_column is not None:
         parts.append(shared_column.is_(True))
     return or_(*parts)

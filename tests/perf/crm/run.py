@@ -20,8 +20,8 @@ import httpx
 
 from backend.db.database import Database, set_database
 from backend.domains.crm.pipelines import ensure_default
-from backend.seeding_bulk import Plan, seed_bulk
 from backend.domains.identity import accounts
+from backend.seeding_bulk import Plan, seed_bulk
 from tenants import onboarding, provisioning
 from tenants.registry import TenantRef
 from tenants.scope import shared_scope, tenant_scope
