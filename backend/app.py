@@ -46,9 +46,11 @@ from web.pages.account import AccountPages
 from web.pages.crm_accounts import AccountPages as CrmAccountPages
 from web.pages.crm_activity import AccountActivityPages
 from web.pages.crm_contacts import ContactPages
+from web.pages.crm_custom_fields import CustomFieldPages
 from web.pages.crm_deals import DealPages
 from web.pages.crm_export import ExportPages
 from web.pages.crm_import import ImportPages
+from web.pages.crm_pipelines import PipelinePages
 from web.pages.crm_privacy import ContactPrivacyPages
 from web.pages.crm_reports import ReportPages
 from web.pages.crm_segments import SegmentPages
@@ -111,7 +113,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             healthz, readyz,
             PublicPages, TenantPages, AccountPages, PasswordPages, ApiKeyPages, SettingsPages, CrmAccountPages,
             DealPages, ContactPages, ImportPages, ExportPages, AccountActivityPages, TaskPages, SegmentPages,
-            ContactPrivacyPages, ReportPages,
+            ContactPrivacyPages, ReportPages, PipelinePages, CustomFieldPages,
             static_router(),
         ],
         template_config=template_config(),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from litestar import Request
@@ -56,6 +56,16 @@ def field_errors(exc: DomainError) -> dict[str, str]:
     errors = {e.field: i18n.gettext(e.reason) for e in exc.errors}
     errors["__all__"] = i18n.gettext(exc.detail)
     return errors
+
+
+def form_version(data: Mapping[str, Any]) -> int | None:
+    """The record version a form was rendered with (If-Match semantics): None when absent, and a mangled one
+    becomes -1, which never matches, so nothing is overwritten."""
+    raw = data.get("version", "")
+    text = raw.strip() if isinstance(raw, str) else ""
+    if not text:
+        return None
+    return int(text) if text.isdigit() and len(text) < 10 else -1
 
 
 async def attempt(page: Page, action: Callable[[], Awaitable[T]]) -> tuple[T | None, DomainError | None]:
