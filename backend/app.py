@@ -49,6 +49,7 @@ from web.pages.crm_contacts import ContactPages
 from web.pages.crm_deals import DealPages
 from web.pages.crm_export import ExportPages
 from web.pages.crm_import import ImportPages
+from web.pages.crm_marketing import MarketingEventPages
 from web.pages.crm_privacy import ContactPrivacyPages
 from web.pages.crm_reports import ReportPages
 from web.pages.crm_segments import SegmentPages
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             PublicPages, TenantPages, AccountPages, PasswordPages, ApiKeyPages, SettingsPages, CrmAccountPages,
             DealPages, ContactPages, ImportPages, ExportPages, AccountActivityPages, TaskPages, SegmentPages,
             ContactPrivacyPages, ReportPages,
+            MarketingEventPages,
             static_router(),
         ],
         template_config=template_config(),
