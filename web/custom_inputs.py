@@ -14,8 +14,6 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from babel import numbers
-
 from backend.db.uow import UnitOfWork
 from backend.domains.crm import custom_fields
 from backend.domains.crm.custom_fields_models import CustomField
@@ -43,8 +41,7 @@ def display(definition: CustomField, value: Any) -> str:
         if definition.type == "bool":
             return i18n.gettext("Yes") if value is True else i18n.gettext("No") if value is False else str(value)
         if definition.type == "number":
-            return numbers.format_decimal(Decimal(str(value)), locale=i18n.current_locale.get(),
-                                          decimal_quantization=False)
+            return i18n.format_number(Decimal(str(value)), exact=True)
         if definition.type == "date":
             return i18n.format_date(date.fromisoformat(str(value)))
     except (ValueError, InvalidOperation):

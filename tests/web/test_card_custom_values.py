@@ -60,7 +60,7 @@ async def test_contact_card_shows_custom_values_in_the_readers_language(owner, c
     assert facts((await owner.get(url)).text) == {**SHOWN_EN, "vip": "Yes", "note": "Prefers mornings"}
     await execute("UPDATE shared.users SET locale = 'ru' WHERE id = :i", i=company.user_id)
     shown = {k: v.replace("\xa0", " ").replace("\u202f", " ") for k, v in facts((await owner.get(url)).text).items()}
-    assert shown["since"] == "1 мар. 2031 г."
+    assert shown["since"] == "1 мар. 2031 г."  # noqa: RUF001
     assert shown["fleet"] == "1 234 567,125"
     assert shown["vip"] == "Да"
 

@@ -51,10 +51,12 @@ async def test_tick_the_next_stages_checklist_then_move(owner, company, client) 
     url = card_url(company, deal)
     page = await owner.get(url)
     shown = section(page.text)
-    assert "This stage: Qualification" in shown and "To enter Proposal" in shown
+    assert "This stage: Qualification" in shown
+    assert "To enter Proposal" in shown
     assert 'value="Credit check &lt;ok&gt;"' in shown  # items are escaped
     assert shown.count('type="checkbox" name="done"') == 3
-    assert shown.count("checked") == 1 and 'value="Budget known" checked' in shown
+    assert shown.count("checked") == 1
+    assert 'value="Budget known" checked' in shown
 
     refused = await owner.submit(url, f"{url}/move", data={"version": "1", "stage_id": names["Proposal"]["id"],
                                                           "return_to": "card"})
@@ -87,7 +89,9 @@ async def test_tick_the_next_stages_checklist_then_move(owner, company, client) 
     assert (await api_get(client, company, f"deals/{deal['id']}"))["stage_id"] == names["Proposal"]["id"]
     # in Proposal now: its own checklist (all ticked) and nothing ahead (Negotiation has none)
     shown = section((await owner.get(url)).text)
-    assert "This stage: Proposal" in shown and "all ticked" in shown and "To enter" not in shown
+    assert "This stage: Proposal" in shown
+    assert "all ticked" in shown
+    assert "To enter" not in shown
 
 
 async def test_a_stale_card_does_not_overwrite_ticks(owner, company, client) -> None:
@@ -120,7 +124,8 @@ async def test_the_board_names_unticked_items_and_links_to_the_checklist(owner, 
     assert f'href="{link}"' in card
     # the card opened from that link shows the refused stage's checklist, not the next one's
     shown = section((await owner.get(link.split("#")[0])).text)
-    assert "To enter Negotiation" in shown and "Legal review" in shown
+    assert "To enter Negotiation" in shown
+    assert "Legal review" in shown
     assert f'name="target" value="{names["Negotiation"]["id"]}"' in shown
     ticked = await owner.submit(card_url(company, deal), f"{card_url(company, deal)}/checklist", data={
         "version": "1", "shown": "Legal review", "done": "Legal review", "target": names["Negotiation"]["id"]})
@@ -137,7 +142,8 @@ async def test_winning_needs_the_won_stages_checklist(owner, company, client) ->
     url = card_url(company, deal)
     refused = await owner.submit(url, f"{url}/win", data={"version": "1", "return_to": "card"})
     shown = section(assert_page(refused, 422, "This stage needs more details on the deal.").replace("&amp;", "&"))
-    assert "To enter Won" in shown and "a checklist item of this stage, not ticked yet" in shown
+    assert "To enter Won" in shown
+    assert "a checklist item of this stage, not ticked yet" in shown
     assert f'action="{url}/win"' in shown  # the button to try again sits under the list
 
 
@@ -147,7 +153,8 @@ async def test_readers_see_the_checklist_but_cannot_tick(company, client, member
     viewer, _ = await member_of(company, "viewer")
     url = card_url(company, deal)
     shown = section(assert_page(await viewer.get(url), 200, "Look only"))
-    assert shown.count("disabled") == 2 and "Save checklist" not in shown
+    assert shown.count("disabled") == 2
+    assert "Save checklist" not in shown
     token = await viewer.csrf("/login")
     tried = await viewer.post(f"{url}/checklist", {"version": "1", "shown": ITEMS, "done": ITEMS,
                                                    "_csrf_token": token})
