@@ -145,6 +145,11 @@ async def test_winning_needs_the_won_stages_checklist(owner, company, client) ->
     assert "To enter Won" in shown
     assert "a checklist item of this stage, not ticked yet" in shown
     assert f'action="{url}/win"' in shown  # the button to try again sits under the list
+    won = (await stages(client, company))["Won"]["id"]
+    board = await owner.submit(f"/t/{company.slug}/deals/", f"{url}/win", data={"version": "1"},
+                               headers={"HX-Request": "true"})
+    assert board.status_code == 422
+    assert f'href="{url}?target={won}#checklist"' in board.text  # the link opens the won stage's checklist
 
 
 async def test_readers_see_the_checklist_but_cannot_tick(company, client, member_of) -> None:

@@ -218,7 +218,8 @@ async def _act(pg: Page, deal_id: uuid.UUID, data: dict[str, str], action: Actio
         return render(pg, "crm/deal_card.html", status=error.status, values=current_values(context["deal"]),
                       errors=errors, **context)
     message = i18n.gettext(STALE_BOARD) % {"title": title} if stale else i18n.gettext(error.detail)
-    stage_id = target if isinstance(target, uuid.UUID) else None
+    stage_id = target if isinstance(target, uuid.UUID) else next(
+        (s.id for s in (await pipelines.get(pg.uow, actor, before.pipeline_id)).stages if s.kind == target), None)
     context = await board_context(pg, actor, filters, {deal_id: card_error(error, message, stage_id)})
     template = "crm/_board.html" if _scripted(pg) else "crm/deals_board.html"
     return render(pg, template, status=error.status, message=message, level="error", **context)
