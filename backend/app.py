@@ -50,6 +50,7 @@ from web.pages.crm_custom_fields import CustomFieldPages
 from web.pages.crm_deals import DealPages
 from web.pages.crm_export import ExportPages
 from web.pages.crm_import import ImportPages
+from web.pages.crm_marketing import MarketingEventPages
 from web.pages.crm_pipelines import PipelinePages
 from web.pages.crm_privacy import ContactPrivacyPages
 from web.pages.crm_reports import ReportPages
@@ -113,7 +114,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             healthz, readyz,
             PublicPages, TenantPages, AccountPages, PasswordPages, ApiKeyPages, SettingsPages, CrmAccountPages,
             DealPages, ContactPages, ImportPages, ExportPages, AccountActivityPages, TaskPages, SegmentPages,
-            ContactPrivacyPages, ReportPages, PipelinePages, CustomFieldPages,
+            ContactPrivacyPages, ReportPages, PipelinePages, CustomFieldPages, MarketingEventPages,
             static_router(),
         ],
         template_config=template_config(),

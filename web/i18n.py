@@ -102,8 +102,9 @@ def format_date(value: date | datetime | None, fmt: str = "medium") -> str:
     return dates.format_date(value, format=fmt, locale=_locale())
 
 
-def format_number(value: int | float | Decimal | None) -> str:
-    return "" if value is None else numbers.format_decimal(value, locale=_locale())
+def format_number(value: int | float | Decimal | None, exact: bool = False) -> str:
+    """``exact``: every decimal of the value is shown (the default pattern rounds to three)."""
+    return "" if value is None else numbers.format_decimal(value, locale=_locale(), decimal_quantization=not exact)
 
 
 def format_money(value: Decimal | int | None, currency: str) -> str:

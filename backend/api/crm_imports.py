@@ -16,8 +16,8 @@ from litestar.status_codes import HTTP_201_CREATED
 from backend.api.context import TenantContext, tenant_ctx
 from backend.api.crm_common import CRM_ROUTE, crm_actor
 from backend.api.idempotency import idempotent
+from backend.db.uow import UnitOfWork
 from backend.domains.crm import csvfile, imports
-from backend.domains.crm import import_fields as fields
 from backend.domains.crm.imports_models import CsvImport
 from backend.kit.errors import DomainError, FieldError
 
@@ -92,12 +92,13 @@ def report_out(report: dict[str, Any]) -> ReportOut | None:
     return msgspec.convert(report, ReportOut) if report else None
 
 
-def out(row: CsvImport) -> ImportOut:
+async def out(uow: UnitOfWork, row: CsvImport) -> ImportOut:
+    """The upload; ``fields`` lists the entity's active custom fields too (``cf.<key>``)."""
     return ImportOut(
         row.id, row.entity, row.status, row.filename, row.encoding, row.delimiter, list(row.headers), row.row_count,
-        [FieldOut(t.name, t.label, t.required) for t in fields.targets(row.entity)], imports.suggestion(row),
-        dict(row.mapping), imports.preview(row), report_out(row.report), row.created_at, row.expires_at,
-        row.committed_at, row.version)
+        [FieldOut(t.name, t.label, t.required) for t in await imports.targets(uow, row.entity)],
+        await imports.suggestion(uow, row), dict(row.mapping), imports.preview(row), report_out(row.report),
+        row.created_at, row.expires_at, row.committed_at, row.version)
 
 
 async def _file(request: Request[Any, Any, Any], entity: str | None) -> tuple[bytes, str | None, str | None]:
@@ -133,13 +134,13 @@ class ImportController(Controller):
         async def produce() -> Response[ImportOut]:
             content, filename, chosen = await _file(request, entity)
             row = await imports.upload(ctx.uow, crm_actor(ctx), chosen, content, filename)
-            return Response(out(row), status_code=HTTP_201_CREATED)
+            return Response(await out(ctx.uow, row), status_code=HTTP_201_CREATED)
 
         return await idempotent(request, ctx, produce)
 
     @get("/{import_id:uuid}", opt=CRM_ROUTE, summary="An upload: headers, suggested and current mapping, last report")
     async def one(self, ctx: NamedDependency[TenantContext], import_id: FromPath[uuid.UUID]) -> ImportOut:
-        return out(await imports.get(ctx.uow, crm_actor(ctx), import_id))
+        return await out(ctx.uow, await imports.get(ctx.uow, crm_actor(ctx), import_id))
 
     @post("/{import_id:uuid}/dry-run", opt=CRM_ROUTE, status_code=200,
           summary="Check every row with this mapping; nothing is written (the report lists every bad row)")

@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 
 from backend.domains.audit import service as audit
 from backend.domains.crm import accounts, contacts, legal_entities
+from backend.domains.crm.marketing_models import MarketingEvent
 from backend.domains.crm.models import ACCOUNT_KINDS, LIFECYCLE, Account
 from backend.domains.crm.visibility import CrmActor
 from backend.domains.identity.roles import EVERYONE
@@ -105,6 +106,9 @@ async def card_context(pg: Page, actor: CrmActor, account: Account, timeline_cur
     context: dict[str, Any] = {
         "account": account, "entities": entities.items, "people": people.items, "history": rows,
         "may_write": actor.may_write and account.archived_at is None,
+        "custom_shown": await custom_inputs.shown_values(pg.uow, "account", account.custom),
+        "marketing_event": await pg.uow.session.get(MarketingEvent, account.marketing_event_id)
+        if account.marketing_event_id else None,
         **await views.timeline_context(pg, actor, account.id, timeline_cursor),
     }
     if context["may_write"]:

@@ -143,6 +143,7 @@ async def card_context(pg: Page, actor: CrmActor, contact_id: uuid.UUID) -> dict
         "may_export": actor.role in privacy.EXPORT_ROLES,
         "may_erase": actor.role in privacy.ERASE_ROLES and contact.erased_at is None,
         "labels": {name: i18n.gettext(spec.label) for name, spec in CONTACT_FIELDS.items()},
+        "custom_shown": await custom_inputs.shown_values(pg.uow, "contact", contact.custom),
     }
     if context["may_write"]:
         listed = await accounts.list_accounts(pg.uow, actor, sort="name", limit=200)

@@ -10,7 +10,7 @@ fragment back with the message; plain form posts get a redirect, or the page aga
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from litestar import Controller, get, post
@@ -18,7 +18,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, Parameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from backend.domains.crm import deals
+from backend.domains.crm import deals, pipelines
 from backend.domains.crm.deals_models import Deal, PipelineStage
 from backend.kit.errors import DomainError, Forbidden
 from backend.kit.modules import NavItem, add_nav
@@ -32,19 +32,22 @@ from web.pages.deal_views import (
     card_error,
     changed_fields,
     current_values,
+    ticked,
 )
 from web.render import attempt, field_errors, redirect, render
 
 Form = URLEncodedBody[dict[str, str]]
+MultiForm = URLEncodedBody[dict[str, str | list[str]]]
 add_nav("crm", NavItem("Deals", "deals"))
 STALE_BOARD = i18n.lazy("“%(title)s” was changed by someone else meanwhile. The board now shows its current state; "
                         "try again if you still want to.")
 STALE_CARD = i18n.lazy("This deal was changed by someone else meanwhile. The page now shows its current state; "
                        "try again if you still want to.")
 Action = Callable[[int | None], Awaitable[Deal]]
+Target = uuid.UUID | str | None  # the stage a move is for: its id, or its kind ("won")
 
 
-def _version(data: dict[str, str]) -> int | None:
+def _version(data: Mapping[str, Any]) -> int | None:
     """The version the form was rendered with; a mangled one never matches (so nothing is overwritten)."""
     raw = str(data.get("version", "")).strip()
     if not raw:
@@ -74,9 +77,36 @@ class DealPages(Controller):
         return render(pg, template, **context)
 
     @get("/{deal_id:uuid}", opt=CRM_PAGE)
-    async def card(self, pg: NamedDependency[Page], deal_id: FromPath[uuid.UUID]) -> Template:
-        context = await card_context(pg, crm_actor(pg), deal_id)
+    async def card(self, pg: NamedDependency[Page], deal_id: FromPath[uuid.UUID],
+                   target: FromQuery[uuid.UUID | None] = None) -> Template:
+        """``target``: a stage the reader wants to move the deal to (the board links here when a move was refused);
+        its checklist is shown."""
+        context = await card_context(pg, crm_actor(pg), deal_id, target)
         return render(pg, "crm/deal_card.html", values=current_values(context["deal"]), errors={}, **context)
+
+    @post("/{deal_id:uuid}/checklist", opt=CRM_PAGE)
+    async def checklist(self, pg: NamedDependency[Page], deal_id: FromPath[uuid.UUID],
+                        data: MultiForm) -> Template | Redirect:
+        """Tick or untick the checklist items the card showed (``shown``; ticked ones in ``done``), with the version
+        the card was rendered with."""
+        actor = crm_actor(pg)
+        _require_write(pg)
+        deal = await deals.get(pg.uow, actor, deal_id)
+        target = _uuid(data.get("target"))
+        url = f"{pg.base}/deals/{deal_id}" + (f"?target={target}" if target else "") + "#checklist"
+        stages = (await pipelines.get(pg.uow, actor, deal.pipeline_id)).stages
+        done = ticked(deal, stages, _many(data, "shown"), _many(data, "done"))
+        if done == list(deal.checklist_done or []):
+            return redirect(url, i18n.gettext("Nothing to change."), "info")
+        _, error = await attempt(pg, lambda: deals.update(pg.uow, actor, deal_id, {"checklist_done": done},
+                                                          _version(data)))
+        if error is None:
+            return redirect(url, i18n.gettext("Checklist saved."))
+        _reraise_access(error)
+        context = await card_context(pg, actor, deal_id, target)
+        errors = {"__all__": i18n.gettext(STALE_CARD)} if error.code == "version_conflict" else field_errors(error)
+        return render(pg, "crm/deal_card.html", status=error.status, values=current_values(context["deal"]),
+                      errors=errors, **context)
 
     @post("/{deal_id:uuid}", opt=CRM_PAGE)
     async def edit(self, pg: NamedDependency[Page], deal_id: FromPath[uuid.UUID], data: Form) -> Template | Redirect:
@@ -116,20 +146,36 @@ class DealPages(Controller):
                 "“%(title)s” moved to %(stage)s.")
             return text % {"title": deal.title, "stage": stage.name if stage else ""}
 
-        return await _act(pg, deal_id, data, lambda v: deals.move_stage(pg.uow, actor, deal_id, stage_id, v), done)
+        return await _act(pg, deal_id, data, lambda v: deals.move_stage(pg.uow, actor, deal_id, stage_id, v), done,
+                          stage_id)
 
     @post("/{deal_id:uuid}/win", opt=CRM_PAGE)
     async def win(self, pg: NamedDependency[Page], deal_id: FromPath[uuid.UUID], data: Form) -> Template | Redirect:
         actor = crm_actor(pg)
         return await _act(pg, deal_id, data, lambda v: deals.win(pg.uow, actor, deal_id, v),
-                          lambda deal, _s, _r: i18n.gettext("“%(title)s” marked as won.") % {"title": deal.title})
+                          lambda deal, _s, _r: i18n.gettext("“%(title)s” marked as won.") % {"title": deal.title},
+                          "won")
 
     @post("/{deal_id:uuid}/lose", opt=CRM_PAGE)
     async def lose(self, pg: NamedDependency[Page], deal_id: FromPath[uuid.UUID], data: Form) -> Template | Redirect:
         actor = crm_actor(pg)
         reason = str(data.get("reason", ""))
         return await _act(pg, deal_id, data, lambda v: deals.lose(pg.uow, actor, deal_id, reason, v),
-                          lambda deal, _s, _r: i18n.gettext("“%(title)s” marked as lost.") % {"title": deal.title})
+                          lambda deal, _s, _r: i18n.gettext("“%(title)s” marked as lost.") % {"title": deal.title},
+                          "lost")
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value)) if value and isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _many(data: Mapping[str, Any], name: str) -> list[str]:
+    """Every value of a repeated form field."""
+    raw = data.get(name, [])
+    return [raw] if isinstance(raw, str) else [str(v) for v in raw]
 
 
 def _require_write(pg: Page) -> None:
@@ -144,8 +190,9 @@ def _reraise_access(error: DomainError) -> None:
 
 
 async def _act(pg: Page, deal_id: uuid.UUID, data: dict[str, str], action: Action,
-               done: Callable[[Deal, PipelineStage | None, bool], str]) -> Template | Redirect:
-    """Run a stage action for the board or the card, then answer the way the caller asked."""
+               done: Callable[[Deal, PipelineStage | None, bool], str], target: Target) -> Template | Redirect:
+    """Run a stage action for the board or the card, then answer the way the caller asked. A refused move shows
+    the reasons on the card it concerns, and the card shows the checklist of the ``target`` stage."""
     _require_write(pg)
     actor = crm_actor(pg)
     on_card = data.get("return_to") == "card"
@@ -166,12 +213,14 @@ async def _act(pg: Page, deal_id: uuid.UUID, data: dict[str, str], action: Actio
     _reraise_access(error)
     stale = error.code == "version_conflict"
     if on_card:
-        context = await card_context(pg, actor, deal_id)
+        context = await card_context(pg, actor, deal_id, target)
         errors = {"__all__": i18n.gettext(STALE_CARD)} if stale else field_errors(error)
         return render(pg, "crm/deal_card.html", status=error.status, values=current_values(context["deal"]),
                       errors=errors, **context)
     message = i18n.gettext(STALE_BOARD) % {"title": title} if stale else i18n.gettext(error.detail)
-    context = await board_context(pg, actor, filters, {deal_id: card_error(error, message)})
+    stage_id = target if isinstance(target, uuid.UUID) else next(
+        (s.id for s in (await pipelines.get(pg.uow, actor, before.pipeline_id)).stages if s.kind == target), None)
+    context = await board_context(pg, actor, filters, {deal_id: card_error(error, message, stage_id)})
     template = "crm/_board.html" if _scripted(pg) else "crm/deals_board.html"
     return render(pg, template, status=error.status, message=message, level="error", **context)
 

@@ -51,9 +51,9 @@ def _upload_page(pg: Page, status: int = 200, errors: dict[str, str] | None = No
                   entity=entity, previous=previous, max_rows=csvfile.MAX_ROWS)
 
 
-def _mapping_page(pg: Page, job: CsvImport, status: int = 200, errors: dict[str, str] | None = None,
-                  mapping: dict[str, Any] | None = None) -> Template:
-    targets = fields.targets(job.entity)
+async def _mapping_page(pg: Page, job: CsvImport, status: int = 200, errors: dict[str, str] | None = None,
+                        mapping: dict[str, Any] | None = None) -> Template:
+    targets = await imports.targets(pg.uow, job.entity)
     missing = [(t, (errors or {}).get(f"mapping.{t.name}")) for t in targets if (errors or {}).get(f"mapping.{t.name}")]
     return render(pg, "crm/import_mapping.html", status=status, job=job, errors=errors or {},
                   mapping=job.mapping if mapping is None else mapping, targets=targets, missing=missing,
@@ -96,7 +96,7 @@ class ImportPages(Controller):
         job = await imports.get(pg.uow, crm_actor(pg), import_id)
         if job.status == "committed":
             return await _result_page(pg, job)
-        return _mapping_page(pg, job)
+        return await _mapping_page(pg, job)
 
     @post("/{import_id:uuid}/check", opt=CRM_PAGE)
     async def check(self, pg: NamedDependency[Page], import_id: FromPath[uuid.UUID], data: Form) -> Template | Redirect:
@@ -106,7 +106,7 @@ class ImportPages(Controller):
         if error is not None:
             if error.code != "import_mapping":
                 raise error
-            return _mapping_page(pg, job, error.status, field_errors(error), mapping)
+            return await _mapping_page(pg, job, error.status, field_errors(error), mapping)
         return redirect(f"{pg.base}/imports/{import_id}/report")
 
     @get("/{import_id:uuid}/report", opt=CRM_PAGE)
@@ -115,8 +115,10 @@ class ImportPages(Controller):
         if job.status != "checked":
             return redirect(f"{pg.base}/imports/{import_id}")
         found = job.report
-        return render(pg, "crm/import_report.html", job=job, report=found, errors=found["errors"][:SHOWN_ERRORS],
-                      warnings=found["warnings"][:SHOWN_ERRORS], entity_label=i18n.gettext(ENTITY_LABELS[job.entity]))
+        return render(pg, "crm/import_report.html", job=job, report=found,
+                      errors=_translated(found["errors"][:SHOWN_ERRORS]),
+                      warnings=_translated(found["warnings"][:SHOWN_ERRORS]),
+                      entity_label=i18n.gettext(ENTITY_LABELS[job.entity]))
 
     @post("/{import_id:uuid}/commit", opt=CRM_PAGE)
     async def commit(self, pg: NamedDependency[Page], import_id: FromPath[uuid.UUID]) -> Redirect:
@@ -128,6 +130,12 @@ class ImportPages(Controller):
         # A row went bad since the check (e.g. an account was archived): check again, so the report shows it.
         await imports.dry_run(pg.uow, crm_actor(pg), import_id)
         return redirect(f"{pg.base}/imports/{import_id}/report", i18n.gettext(error.detail), "error")
+
+
+def _translated(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The report's problems with their reasons in the reader's language. Translated here, not in the template: a
+    reason can quote the file or a definition (a choice "50%"), which the template's gettext would format."""
+    return [{**p, "reason": i18n.gettext(str(p.get("reason") or ""))} for p in problems]
 
 
 def _uuid(value: Any) -> uuid.UUID | None:

@@ -20,6 +20,7 @@ from backend.domains.audit import service as audit
 from backend.domains.crm import accounts, deals, pipelines
 from backend.domains.crm.deals import StageTotal
 from backend.domains.crm.deals_models import Deal, DealStageMove, PipelineStage
+from backend.domains.crm.marketing_models import MarketingEvent
 from backend.domains.crm.models import Account
 from backend.domains.crm.visibility import CrmActor, can_see
 from backend.domains.identity import access
@@ -75,6 +76,22 @@ class CardError:
     message: str
     reasons: list[str] = field(default_factory=list)
     fill_in: bool = False  # link to the deal card to fill in what a stage requires
+    checklist: bool = False  # ... and to tick the stage's checklist there
+    target: uuid.UUID | None = None  # the stage the deal was to enter
+
+
+@dataclass(frozen=True, slots=True)
+class Checklist:
+    """A stage's checklist on the deal card: ``role`` is current (the deal's stage), next (the one after it) or
+    target (a stage the reader tried to move to); ``items`` pairs each item with whether the deal ticked it."""
+
+    stage: PipelineStage
+    role: str
+    items: list[tuple[str, bool]]
+
+    @property
+    def complete(self) -> bool:
+        return all(done for _, done in self.items)
 
 
 def today() -> date:
@@ -86,14 +103,26 @@ def today() -> date:
     return utcnow().astimezone(zone).date()
 
 
+CHECKLIST_ERROR = "checklist_done["
+
+
+def checklist_item(name: str) -> str | None:
+    """The item of a ``checklist_done[<item>]`` error field (None for other fields)."""
+    return name[len(CHECKLIST_ERROR):-1] if name.startswith(CHECKLIST_ERROR) and name.endswith("]") else None
+
+
 def field_label(name: str) -> str:
+    item = checklist_item(name)
+    if item is not None:
+        return i18n.gettext("Checklist item “%(item)s”") % {"item": item}
     spec = DEAL_FIELDS.get(name)
     return i18n.gettext(spec.label) if spec else name
 
 
-def card_error(error: DomainError, message: str) -> CardError:
+def card_error(error: DomainError, message: str, target: uuid.UUID | None = None) -> CardError:
     reasons = [f"{field_label(e.field)}: {i18n.gettext(e.reason)}" for e in error.errors]
-    return CardError(message, reasons, fill_in=error.code == "stage_requirements")
+    return CardError(message, reasons, fill_in=error.code == "stage_requirements",
+                     checklist=any(checklist_item(e.field) is not None for e in error.errors), target=target)
 
 
 async def _account_names(pg: Page, actor: CrmActor, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
@@ -184,7 +213,39 @@ async def _account_options(pg: Page, actor: CrmActor, deal: Deal, account_name: 
     return options
 
 
-async def card_context(pg: Page, actor: CrmActor, deal_id: uuid.UUID) -> dict[str, Any]:
+def checklists(stages: list[PipelineStage], deal: Deal, target: uuid.UUID | str | None = None) -> list[Checklist]:
+    """The checklists the card shows: the current stage's, and the one the deal would enter next — the stage
+    after the current one (the won stage after the last open one), or ``target`` (a stage id or kind) when the
+    reader tried to move there. Stages without items are left out."""
+    done = set(deal.checklist_done or [])
+    position = next((n for n, s in enumerate(stages) if s.id == deal.stage_id), None)
+    current = stages[position] if position is not None else None
+    ahead: tuple[PipelineStage, str] | None = None
+    wanted = next((s for s in stages if target in (s.id, s.kind)), None) if target is not None else None
+    if wanted is not None and wanted.id != deal.stage_id:
+        ahead = (wanted, "target")
+    elif current is not None and current.kind == "open" and position is not None:
+        following = next((s for s in stages[position + 1:] if s.kind != "lost"), None)
+        ahead = (following, "next") if following is not None else None
+    shown = [(current, "current")] if current is not None else []
+    shown += [ahead] if ahead is not None else []
+    return [Checklist(stage, role, [(item, item in done) for item in stage.checklist or []])
+            for stage, role in shown if stage.checklist]
+
+
+def ticked(deal: Deal, stages: list[PipelineStage], shown: list[str], ticks: list[str]) -> list[str]:
+    """The deal's new ``checklist_done`` after a checklist form: the ``shown`` items are ticked as ``ticks`` say,
+    the items of other stages keep their state, and items no stage of the pipeline lists any more are dropped."""
+    listed = {item for stage in stages for item in stage.checklist or []}
+    wanted = set(ticks) & set(shown)
+    kept = [i for i in deal.checklist_done or [] if i in listed and (i not in shown or i in wanted)]
+    return kept + [i for i in dict.fromkeys(shown) if i in wanted and i not in kept]
+
+
+async def card_context(pg: Page, actor: CrmActor, deal_id: uuid.UUID,
+                       target: uuid.UUID | str | None = None) -> dict[str, Any]:
+    """Everything the deal card shows; ``target`` (a stage id or kind) is a stage the reader wants to enter, whose
+    checklist is shown instead of the next stage's."""
     assert pg.tenant is not None
     deal = await deals.get(pg.uow, actor, deal_id)
     view = await pipelines.get(pg.uow, actor, deal.pipeline_id)
@@ -206,6 +267,11 @@ async def card_context(pg: Page, actor: CrmActor, deal_id: uuid.UUID) -> dict[st
         "closed": deal.won_at is not None or deal.lost_at is not None,
         "reopen_stage": _reopen_stage(view.stages, moves, deal), "may_write": actor.may_write,
         "today": today(), "labels": {name: field_label(name) for name in FORM_FIELDS},
+        "custom_shown": await custom_inputs.shown_values(pg.uow, "deal", deal.custom),
+        "marketing_event": await pg.uow.session.get(MarketingEvent, deal.marketing_event_id)
+        if deal.marketing_event_id else None,
+        "checklists": checklists(view.stages, deal, target),
+        "checklist_open": actor.may_write and deal.archived_at is None,
     }
     if actor.may_write:
         context["owner_options"] = await _owner_options(pg, actor, deal)

@@ -124,8 +124,10 @@ async def list_accounts(
     uow: UnitOfWork, actor: CrmActor, *, q: str | None = None, status: str | None = None,
     owner_user_id: uuid.UUID | None = None, tag: str | None = None, include_archived: bool = False,
     sort: str = "name", cursor: str | None = None, limit: int = 50, custom: Sequence[tuple[str, str]] = (),
+    marketing_event_id: uuid.UUID | None = None,
 ) -> PageOf[Account]:
-    """``custom``: ``(cf.<key>[.gte|.lte], value)`` filters (see custom_fields.filter_clauses)."""
+    """``custom``: ``(cf.<key>[.gte|.lte], value)`` filters (see custom_fields.filter_clauses);
+    ``marketing_event_id``: the accounts attributed to that event."""
     limit = clamp_limit(limit)
     if sort not in SORTS:
         raise Invalid("Unknown sort.", [FieldError("sort", "one of: " + ", ".join(SORTS))])
@@ -144,6 +146,8 @@ async def list_accounts(
         query = query.where(Account.status == status)
     if owner_user_id:
         query = query.where(Account.owner_user_id == owner_user_id)
+    if marketing_event_id:
+        query = query.where(Account.marketing_event_id == marketing_event_id)
     if tag:
         query = query.where(literal(tag.strip().lower()) == any_(Account.tags))
     for clause in await custom_fields.filter_clauses(uow, "account", Account.custom, custom):

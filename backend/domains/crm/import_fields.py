@@ -1,14 +1,20 @@
-"""What a CSV column can be imported as: the target fields per entity, header synonyms (English, Korean, Japanese,
-Russian) for the suggested mapping, the mapping check, and the cell parsers (yes/no, lists, dates, amounts)."""
+"""What a CSV column can be imported as: the target fields per entity (plus ``cf.<key>`` for each active custom
+field of the entity), header synonyms (English, Korean, Japanese, Russian) for the suggested mapping, the mapping
+check, and the cell parsers (yes/no, lists, dates, amounts)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from backend.domains.crm.custom_fields_models import CustomField
 from backend.kit.errors import FieldError, Invalid
+
+CUSTOM = "cf."
+RECORD_OF = {"accounts": "account", "contacts": "contact", "deals": "deal"}  # import entity → custom field entity
 
 
 def lazy(message: str) -> str:
@@ -19,9 +25,10 @@ def lazy(message: str) -> str:
 @dataclass(frozen=True, slots=True)
 class Target:
     name: str
-    label: str  # English, translated where shown
+    label: str  # English, translated where shown; a custom field's label is shown as its definer wrote it
     required: bool = False
     synonyms: tuple[str, ...] = ()
+    custom: bool = False
 
 
 _ACCOUNT_NAME = ("account", "account name", "company", "company name", "organization", "organisation", "client",
@@ -104,17 +111,22 @@ def key(header: str) -> str:
     return _NOISE.sub("", header.casefold())
 
 
-def targets(entity: str) -> tuple[Target, ...]:
-    return TARGETS[entity]
+def custom_targets(definitions: Iterable[CustomField]) -> tuple[Target, ...]:
+    """``cf.<key>`` targets for custom field definitions (a required field's column must be chosen)."""
+    return tuple(Target(CUSTOM + d.key, d.label, d.required, (d.key,), custom=True) for d in definitions)
 
 
-def suggest(entity: str, headers: list[str]) -> dict[str, str | None]:
+def targets(entity: str, custom: tuple[Target, ...] = ()) -> tuple[Target, ...]:
+    return TARGETS[entity] + custom
+
+
+def suggest(entity: str, headers: list[str], custom: tuple[Target, ...] = ()) -> dict[str, str | None]:
     """Each header's likely target (by name or synonym); a target is suggested for one column at most."""
     taken: set[str] = set()
     found: dict[str, str | None] = {}
     for header in headers:
         wanted = key(header)
-        match = next((t.name for t in TARGETS[entity] if t.name not in taken
+        match = next((t.name for t in targets(entity, custom) if t.name not in taken
                       and wanted in {key(t.name), key(t.label), *(key(s) for s in t.synonyms)}), None)
         found[header] = match
         if match is not None:
@@ -122,11 +134,12 @@ def suggest(entity: str, headers: list[str]) -> dict[str, str | None]:
     return found
 
 
-def checked_mapping(entity: str, headers: list[str], mapping: Any) -> dict[str, str]:
+def checked_mapping(entity: str, headers: list[str], mapping: Any,
+                    custom: tuple[Target, ...] = ()) -> dict[str, str]:
     """{header: target} without skipped columns; every problem reported at once (422)."""
     if not isinstance(mapping, dict):
         raise Invalid("Please correct the highlighted fields.", [FieldError("mapping", "an object of column: field")])
-    names = {t.name for t in TARGETS[entity]}
+    names = {t.name for t in targets(entity, custom)}
     errors: list[FieldError] = []
     clean: dict[str, str] = {}
     for header, target in mapping.items():
@@ -140,7 +153,7 @@ def checked_mapping(entity: str, headers: list[str], mapping: Any) -> dict[str, 
             errors.append(FieldError(f"mapping.{header}", "another column is already imported into this field"))
         else:
             clean[header] = str(target)
-    for target in TARGETS[entity]:
+    for target in targets(entity, custom):
         if target.required and target.name not in clean.values():
             errors.append(FieldError(f"mapping.{target.name}", "required: choose the column that holds it"))
     if errors:

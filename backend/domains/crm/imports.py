@@ -9,6 +9,11 @@ request's transaction rolls back, so nothing is written. A committed import cann
 Accounts are referenced by exact name from contacts and deals rows (among the accounts the importer may see, not
 archived); a name that matches several accounts is a row error. Owners are referenced by member email, deal stages
 by name within the default pipeline.
+
+Each active custom field of the entity is a target ``cf.<key>`` (its column must be chosen when the field is
+required). A cell is read like the other columns (yes/no, dates, amounts with separators, a choice in any case) and
+then checked by the service with the same rules as the API (custom_fields.validate_values); a bad value is a row
+error on its column.
 """
 
 from __future__ import annotations
@@ -25,8 +30,9 @@ from sqlalchemy.exc import DBAPIError
 
 from backend.db.uow import UnitOfWork
 from backend.domains.audit import service as audit
-from backend.domains.crm import accounts, contacts, csvfile, deals, pipelines
+from backend.domains.crm import accounts, contacts, csvfile, custom_fields, deals, pipelines
 from backend.domains.crm import import_fields as fields
+from backend.domains.crm.custom_fields_models import CustomField
 from backend.domains.crm.deals_models import PipelineStage
 from backend.domains.crm.imports_models import ENTITIES, CsvImport
 from backend.domains.crm.models import Account
@@ -80,8 +86,23 @@ def preview(row: CsvImport, limit: int = PREVIEW_ROWS) -> list[list[str]]:
     return shown
 
 
-def suggestion(row: CsvImport) -> dict[str, str | None]:
-    return fields.suggest(row.entity, row.headers)
+async def custom_definitions(uow: UnitOfWork, entity: str) -> list[CustomField]:
+    """The entity's custom fields that take values (not archived), in form order."""
+    known = await custom_fields.definitions(uow, fields.RECORD_OF[entity])
+    return sorted((d for d in known.values() if d.archived_at is None), key=lambda d: (d.position, d.key))
+
+
+async def custom_targets(uow: UnitOfWork, entity: str) -> tuple[fields.Target, ...]:
+    return fields.custom_targets(await custom_definitions(uow, entity))
+
+
+async def targets(uow: UnitOfWork, entity: str) -> tuple[fields.Target, ...]:
+    """What the columns of an import of ``entity`` can be imported as, its custom fields included."""
+    return fields.targets(entity, await custom_targets(uow, entity))
+
+
+async def suggestion(uow: UnitOfWork, row: CsvImport) -> dict[str, str | None]:
+    return fields.suggest(row.entity, row.headers, await custom_targets(uow, row.entity))
 
 
 # --- upload ------------------------------------------------------------------------------------------------------
@@ -95,7 +116,8 @@ async def upload(uow: UnitOfWork, actor: CrmActor, entity: Any, data: bytes, fil
                       [FieldError("entity", "one of: " + ", ".join(ENTITIES))])
     parsed = csvfile.read(data)
     await uow.session.execute(delete(CsvImport).where(CsvImport.expires_at < func.now()))
-    mapping: dict[str, Any] = {h: t for h, t in fields.suggest(str(entity), parsed.headers).items() if t}
+    suggested = fields.suggest(str(entity), parsed.headers, await custom_targets(uow, str(entity)))
+    mapping: dict[str, Any] = {h: t for h, t in suggested.items() if t}
     if previous is not None:
         try:
             earlier = await get(uow, actor, previous)
@@ -245,6 +267,33 @@ async def _link_account(cells: dict[str, str], data: dict[str, Any], fail: Calla
 BUILDERS = {"accounts": _account_fields, "contacts": _contact_fields, "deals": _deal_fields}
 
 
+def _custom_values(cells: dict[str, str], definitions: dict[str, CustomField],
+                   fail: Callable[[str, str], None]) -> dict[str, Any]:
+    """The ``custom`` object of a row from its ``cf.<key>`` cells (blank cells are left out); the service checks
+    the values against the definitions."""
+    values: dict[str, Any] = {}
+    for target, cell in cells.items():
+        definition = definitions.get(target[len(fields.CUSTOM):]) if target.startswith(fields.CUSTOM) else None
+        text = cell.strip()
+        if definition is None or not text:
+            continue
+        if definition.type == "bool":
+            given = fields.flag(text)
+            if given is None:
+                fail(f"custom.{definition.key}", "yes or no")
+            else:
+                values[definition.key] = given
+        elif definition.type == "number":
+            values[definition.key] = fields.amount(text)
+        elif definition.type == "date":
+            values[definition.key] = fields.iso_date(text) or text
+        elif definition.type == "choice":
+            values[definition.key] = next((c for c in definition.choices if c.casefold() == text.casefold()), text)
+        else:
+            values[definition.key] = cell
+    return values
+
+
 async def _create(uow: UnitOfWork, actor: CrmActor, entity: str, data: dict[str, Any]) -> tuple[uuid.UUID, list[Any]]:
     if entity == "accounts":
         return (await accounts.create(uow, actor, data)).id, []
@@ -268,6 +317,8 @@ class _Run:
 
     def column_of(self, field: str) -> str | None:
         target = SERVICE_FIELDS.get(field, field)
+        if target.startswith("custom."):  # the service names a custom value custom.<key>; its target is cf.<key>
+            target = fields.CUSTOM + target[len("custom."):]
         return next((h for h, t in self.mapping.items() if t == target), None)
 
     def add_error(self, row: int, field: str, reason: str, cells: dict[str, str]) -> None:
@@ -278,7 +329,8 @@ class _Run:
                             "value": value[:200] if value is not None else None})
 
 
-async def _run(uow: UnitOfWork, actor: CrmActor, row: CsvImport, mapping: dict[str, str]) -> _Run:
+async def _run(uow: UnitOfWork, actor: CrmActor, row: CsvImport, mapping: dict[str, str],
+               definitions: dict[str, CustomField]) -> _Run:
     run = _Run(mapping, row.headers, [], [], [])
     resolver = Resolver(uow, actor)
     build: Callable[..., Awaitable[None]] = BUILDERS[row.entity]
@@ -298,6 +350,9 @@ async def _run(uow: UnitOfWork, actor: CrmActor, row: CsvImport, mapping: dict[s
             fail("row", "more cells than the header has columns")
         data: dict[str, Any] = {}
         await build(cells, data, fail, resolver)
+        custom = _custom_values(cells, definitions, fail)
+        if custom:
+            data["custom"] = custom
         if cells.get("owner_email", "").strip():
             owner = await resolver.owner(cells["owner_email"])
             if owner is None:
@@ -350,13 +405,22 @@ class _Undo(Exception):
     """Raised to roll the dry run's savepoint back."""
 
 
-async def _open(uow: UnitOfWork, actor: CrmActor, import_id: uuid.UUID, mapping: Any) -> tuple[CsvImport,
-                                                                                                dict[str, str]]:
+@dataclass
+class _Opened:
+    row: CsvImport
+    mapping: dict[str, str]
+    definitions: dict[str, CustomField]
+
+
+async def _open(uow: UnitOfWork, actor: CrmActor, import_id: uuid.UUID, mapping: Any) -> _Opened:
     require_create(actor)
     row = await get(uow, actor, import_id, for_update=True)
     if row.status == "committed":
         raise Conflict("This import was already committed.", "import_committed")
-    return row, fields.checked_mapping(row.entity, row.headers, row.mapping if mapping is None else mapping)
+    definitions = await custom_definitions(uow, row.entity)
+    clean = fields.checked_mapping(row.entity, row.headers, row.mapping if mapping is None else mapping,
+                                   fields.custom_targets(definitions))
+    return _Opened(row, clean, {d.key: d for d in definitions})
 
 
 def _stamp(row: CsvImport, status: str, mapping: dict[str, str], report: dict[str, Any]) -> None:
@@ -367,11 +431,12 @@ def _stamp(row: CsvImport, status: str, mapping: dict[str, str], report: dict[st
 
 async def dry_run(uow: UnitOfWork, actor: CrmActor, import_id: uuid.UUID, mapping: Any = None) -> dict[str, Any]:
     """Every row through its service, then all of it undone; the report (and the mapping) is kept."""
-    row, clean = await _open(uow, actor, import_id, mapping)
+    opened = await _open(uow, actor, import_id, mapping)
+    row, clean = opened.row, opened.mapping
     run: _Run | None = None
     try:
         async with uow.savepoint():
-            run = await _run(uow, actor, row, clean)
+            run = await _run(uow, actor, row, clean, opened.definitions)
             raise _Undo
     except _Undo:
         pass
@@ -384,8 +449,9 @@ async def dry_run(uow: UnitOfWork, actor: CrmActor, import_id: uuid.UUID, mappin
 
 async def commit(uow: UnitOfWork, actor: CrmActor, import_id: uuid.UUID, mapping: Any = None) -> dict[str, Any]:
     """All rows or none: any bad row raises ``import_rejected`` (422) listing every bad row."""
-    row, clean = await _open(uow, actor, import_id, mapping)
-    run = await _run(uow, actor, row, clean)
+    opened = await _open(uow, actor, import_id, mapping)
+    row, clean = opened.row, opened.mapping
+    run = await _run(uow, actor, row, clean, opened.definitions)
     if run.errors:
         raise Invalid("Nothing was imported: some rows are bad. Fix them and try again.",
                       [FieldError(f"row {e['row']}" + (f": {e['column']}" if e["column"] else ""), e["reason"])
