@@ -6,6 +6,7 @@ from backend.db.base import SharedBase, TenantBase
 from backend.domains.audit import models as _audit  # noqa: F401
 from backend.domains.company import models as _company  # noqa: F401
 from backend.domains.crm import activity_models as _crm_activities  # noqa: F401
+from backend.domains.crm import activity_recency as _crm_activity_recency  # noqa: F401
 from backend.domains.crm import custom_fields_models as _crm_custom_fields  # noqa: F401
 from backend.domains.crm import deals_models as _crm_deals  # noqa: F401
 from backend.domains.crm import imports_models as _crm_imports  # noqa: F401

@@ -50,6 +50,7 @@ from backend.db.uow import UnitOfWork
 from backend.domains.crm import custom_fields
 from backend.domains.crm import deals as deal_service
 from backend.domains.crm.activity_models import Interaction
+from backend.domains.crm.activity_recency import AccountLastInteraction, ContactLastInteraction
 from backend.domains.crm.custom_fields_models import CustomField
 from backend.domains.crm.deals_models import Deal, PipelineStage
 from backend.domains.crm.models import ACCOUNT_KINDS, CONTACT_ROLES, LIFECYCLE, Account, Contact
@@ -334,18 +335,36 @@ class _Compiler:
         return column > instant if included else column >= instant
 
     def interaction(self, subject: str, op: str, value: Any, path: str) -> Any:
-        link = Interaction.account_id == Account.id if subject == "account" else Interaction.contact_id == Contact.id
-        happened = and_(link, Interaction.archived_at.is_(None), Interaction.occurred_at <= func.now())
-        if op == "none":
-            if value is not None:
-                self.check.fail(path, "no value for none")
-                return None
-            return ~exists().where(happened)
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_DAYS:
+        """Through the last-interaction times the database keeps (crm/activity_recency.py), as EXISTS over that
+        table: a semi- or anti-join when the condition stands alone, a hashed or indexed lookup inside ``any``. A
+        record whose latest interaction lies ahead (a planned meeting) is decided from its interactions, as only
+        those that already happened count."""
+        if op == "none" and value is not None:
+            self.check.fail(path, "no value for none")
+            return None
+        if op != "none" and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_DAYS):
             self.check.fail(path, "a whole number of days from 0 to 36500")
             return None
-        recent = exists().where(happened, Interaction.occurred_at > func.now() - timedelta(days=value))
-        return recent if op == "lt" else and_(exists().where(happened), ~recent)
+        if subject == "account":
+            record, last, key = Account.id, AccountLastInteraction.last_at, AccountLastInteraction.account_id
+            linked = Interaction.account_id
+        else:
+            record, last, key = Contact.id, ContactLastInteraction.last_at, ContactLastInteraction.contact_id
+            linked = Interaction.contact_id
+        now = func.now()
+
+        def kept(condition: Any) -> Any:
+            return exists().where(key == record, condition)
+
+        happened = and_(linked == key, Interaction.archived_at.is_(None), Interaction.occurred_at <= now)
+        ahead = last > now
+        if op == "none":
+            return ~kept(or_(last <= now, exists().where(happened)))
+        cutoff = now - timedelta(days=value)
+        recent = exists().where(happened, Interaction.occurred_at > cutoff)
+        if op == "lt":
+            return kept(or_(and_(last > cutoff, last <= now), and_(ahead, recent)))
+        return kept(or_(last <= cutoff, and_(ahead, exists().where(happened), ~recent)))
 
     def has_deal(self, condition: Any) -> Any:
         query = select(Deal.id).where(Deal.account_id == Account.id, Deal.archived_at.is_(None), condition)
