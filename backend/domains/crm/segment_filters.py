@@ -345,6 +345,7 @@ class _Compiler:
         if op != "none" and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_DAYS):
             self.check.fail(path, "a whole number of days from 0 to 36500")
             return None
+        linked: Any
         if subject == "account":
             record, last, key = Account.id, AccountLastInteraction.last_at, AccountLastInteraction.account_id
             linked = Interaction.account_id

@@ -55,6 +55,10 @@ def render(r: CrmResult) -> str:
         out += ["", "### Search by kind of term (ms)", "", _row(["term", "n", "median", "p95", "max"]),
                 _row(["---", *["---:"] * 4])]
         out += [_row([kind, *_stats(s)]) for kind, s in r.by_kind.items()]
+    if r.segments:
+        out += ["", "### Segment counts by filter (ms, owner, no goal of their own)", "",
+                _row(["filter", "n", "median", "p95", "max"]), _row(["---", *["---:"] * 4])]
+        out += [_row([name, *_stats(s)]) for name, s in r.segments.items()]
     out += ["", END]
     return "\n".join(out) + "\n"
 

@@ -32,6 +32,18 @@ from tests.perf.model import Stats
 from tests.perf.runner import Servers, asyncpg_dsn
 
 PASSWORD = "Perf-Horse-Battery-Staple-7"
+# segment counts measured beside the goal (no goal of their own): the filters campaigns use most
+AGE = "last_interaction_days"
+SEGMENT_FILTERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "contacts, last interaction > 90 days ago": ("contact", {"field": AGE, "op": "gt", "value": 90}),
+    "contacts, an interaction in the last 30 days": ("contact", {"field": AGE, "op": "lt", "value": 30}),
+    "contacts, no interaction ever": ("contact", {"field": AGE, "op": "none"}),
+    "accounts, last interaction > 90 days ago": ("account", {"field": AGE, "op": "gt", "value": 90}),
+    "accounts, no interaction ever": ("account", {"field": AGE, "op": "none"}),
+    "accounts, customers with an open deal": ("account", {"all": [
+        {"field": "status", "op": "eq", "value": "customer"}, {"field": "deal_status", "op": "eq", "value": "open"}]}),
+}
+
 SLUG, EMAIL = "perf-crm", "owner@crm.perf.example.com"
 Say = Callable[[str], None]
 
@@ -55,6 +67,7 @@ class CrmResult:
     counts: dict[str, int] = field(default_factory=dict)
     phases: list[Phase] = field(default_factory=list)
     by_kind: dict[str, Stats] = field(default_factory=dict)
+    segments: dict[str, Stats] = field(default_factory=dict)
     seconds: float = 0.0
 
 
@@ -214,6 +227,10 @@ async def _phases(client: httpx.AsyncClient, base: str, work: Workload, pipeline
         body = {"entity": "contact", "filter": {"all": [{"field": "email_consent", "op": "eq", "value": True}]}}
         counts = [await timed(lambda: client.post(f"{base}{route}", json=body)) for _ in range(20)]
         result.phases.append(Phase(f"segment count on all contacts (`POST {route}`)", 300.0, Stats.of(counts)))
+        for name, (entity, condition) in SEGMENT_FILTERS.items():
+            one = {"entity": entity, "filter": {"all": [condition]}}
+            result.segments[name] = Stats.of([await timed(lambda b=one: client.post(  # type: ignore[misc]
+                f"{base}{route}", json=b)) for _ in range(10)])
     else:
         result.phases.append(Phase("segment count on 1M contacts", 300.0, None))
 
