@@ -137,6 +137,9 @@ class BulkReport:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
+DERIVED = ("deal_funnel", "contact_last_interaction", "account_last_interaction")  # filled by triggers
+
+
 @dataclass(frozen=True)
 class Plan:
     seed: int
@@ -340,9 +343,10 @@ async def seed_bulk(scope: Scope, plan: Plan, pipeline_id: uuid.UUID, progress: 
             report.counts["search_words"] = int(getattr(result, "rowcount", 0) or 0)
             report.seconds["search_words"] = round(time.perf_counter() - started, 1)
             progress(f"search_words: {report.counts['search_words']:,} new words")
-    async with scope() as uow:
-        for table in report.counts:
-            await uow.session.execute(text(f"ANALYZE {table}"))
+    async with scope() as uow:  # with the summaries the database keeps from them (deal_funnel, *_last_interaction)
+        for table in (*report.counts, *DERIVED):
+            if table in report.counts or await has_table(uow, table):
+                await uow.session.execute(text(f"ANALYZE {table}"))
     return report
 
 

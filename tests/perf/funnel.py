@@ -126,7 +126,7 @@ async def main(args: argparse.Namespace) -> None:
                         await uow.session.execute(text(statement), wanted)
             async with db.engine().connect() as conn:  # the steady state autovacuum keeps: visibility map, BRIN
                 conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                for table in ("accounts", "deals", "deal_stage_history"):
+                for table in ("accounts", "deals", "deal_stage_history", "deal_funnel"):
                     await conn.execute(text(f'VACUUM ANALYZE "{tenant.schema}".{table}'))
                 moves = (await conn.execute(text(f'SELECT count(*) FROM "{tenant.schema}".deal_stage_history'))
                          ).scalar_one()
