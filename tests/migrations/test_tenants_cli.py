@@ -187,6 +187,17 @@ async def test_export_then_import_as_a_new_tenant(
     assert sequence == f"{new}.notes_id_seq"
     assert index == new
     assert untouched == notes
+    # the triggers that keep the derived tables (deal_funnel, *_last_interaction) call the copy's own functions
+    async with fresh.db.engine().connect() as conn:
+        triggers = (await conn.execute(text(
+            "SELECT c.relnamespace::regnamespace::text, t.tgname, p.pronamespace::regnamespace::text "
+            "FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_proc p ON p.oid = t.tgfoid "
+            "WHERE NOT t.tgisinternal AND c.relnamespace::regnamespace::text IN (:old, :new)"),
+            {"old": old, "new": new})).all()
+    by_schema = {schema: sorted((name, function_schema) for s, name, function_schema in triggers if s == schema)
+                 for schema in (old, new)}
+    assert by_schema[new] == [(name, new) for name, _ in by_schema[old]]
+    assert {name for name, _ in by_schema[new]} >= {"deal_stage_history_funnel", "interactions_last_insert"}
 
 
 async def test_import_rejects_corrupt_files_and_leaves_nothing_behind(
