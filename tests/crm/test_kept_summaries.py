@@ -125,3 +125,33 @@ async def test_deal_funnel_summary_equals_the_history(api, company) -> None:
     assert str(by_deal[one["id"]][5]) == stages["won"]
     assert {str(s) for s in by_deal[one["id"]][3]} == {*opens[:3], stages["won"]}
     assert (str(by_deal[two["id"]][2]), str(by_deal[two["id"]][5])) == (opens[0], opens[1])
+
+
+async def test_planned_interactions_count_only_once_they_happened(api, company) -> None:
+    """A record whose latest interaction is still ahead (the API allows up to a day) is judged by the ones that
+    already happened."""
+    firms = {name: await make_account(api, company, name=name, tags=[name.lower()]) for name in ("Fir", "Gum", "Hazel")}
+    people = {name: await make_contact(api, company, firms[name], full_name=f"{name} Person") for name in firms}
+    for name, days_ago in (("Fir", 100), ("Fir", -0.5), ("Gum", -0.5), ("Hazel", 10), ("Hazel", -0.5)):
+        await make_interaction(api, company, firms[name], contact_id=people[name]["id"], occurred_at=_when(days_ago))
+
+    async def matching(entity: str, op: str, value: int | None = None) -> set[str]:
+        condition: dict[str, Any] = {"field": "last_interaction_days", "op": op}
+        if value is not None:
+            condition["value"] = value
+        found = set()
+        for name in firms:
+            tag = {"field": "tags" if entity == "account" else "account.tags", "op": "has_any", "value": [name.lower()]}
+            response = await api.post(base(company, "segments/count"), headers=company.auth,
+                                      json={"entity": entity, "filter": {"all": [tag, condition]}})
+            assert response.status_code == 200, response.text
+            if response.json()["count"]:
+                found.add(name)
+        return found
+
+    for entity in ("account", "contact"):
+        assert await matching(entity, "gt", 90) == {"Fir"}, entity
+        assert await matching(entity, "gt", 5) == {"Fir", "Hazel"}, entity
+        assert await matching(entity, "lt", 30) == {"Hazel"}, entity
+        assert await matching(entity, "none") == {"Gum"}, entity
+    assert (await consistent(company))["contact"][people["Gum"]["id"]] > datetime.now(UTC)  # kept: the planned one

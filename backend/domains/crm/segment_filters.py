@@ -357,15 +357,18 @@ class _Compiler:
         def kept(condition: Any) -> Any:
             return exists().where(key == record, condition)
 
-        happened = and_(linked == key, Interaction.archived_at.is_(None), Interaction.occurred_at <= now)
-        ahead = last > now
+        # the interactions that happened of the few records whose latest one lies ahead: uncorrelated, so hashed
+        # once and the scan over the kept times stays parallel
+        ahead = select(key).where(last > now)
+        happened = select(linked).where(linked.in_(ahead), Interaction.archived_at.is_(None),
+                                        Interaction.occurred_at <= now)
         if op == "none":
-            return ~kept(or_(last <= now, exists().where(happened)))
+            return ~kept(or_(last <= now, key.in_(happened)))
         cutoff = now - timedelta(days=value)
-        recent = exists().where(happened, Interaction.occurred_at > cutoff)
+        recent = happened.where(Interaction.occurred_at > cutoff)
         if op == "lt":
-            return kept(or_(and_(last > cutoff, last <= now), and_(ahead, recent)))
-        return kept(or_(last <= cutoff, and_(ahead, exists().where(happened), ~recent)))
+            return kept(or_(and_(last > cutoff, last <= now), and_(last > now, key.in_(recent))))
+        return kept(or_(last <= cutoff, and_(last > now, key.in_(happened), key.not_in(recent))))
 
     def has_deal(self, condition: Any) -> Any:
         query = select(Deal.id).where(Deal.account_id == Account.id, Deal.archived_at.is_(None), condition)
