@@ -36,7 +36,8 @@ VALUE_LABELS = {
     "inbound": "Inbound", "outbound": "Outbound",
     "deal_created": "Deal created", "deal_moved": "Deal moved", "deal_won": "Deal won", "deal_lost": "Deal lost",
     "deal_reopened": "Deal reopened", "task_created": "Task added", "task_done": "Task done",
-    "privacy_export": "Data exported", "privacy_erase": "Personal data erased",
+    "privacy_export": "Data exported", "privacy_erase": "Personal data erased", "anonymize": "Anonymized",
+    "merged": "Merged", "merged_into": "Merged into another record",
 }
 
 
