@@ -260,7 +260,8 @@ def test_russian_plural_forms_of_counts_in_pages(locale: None) -> None:
 
 
 @pytest.mark.parametrize(("language", "dates", "moves"), [
-    ("en", "From", "From"), ("ru", "С", "Откуда"),  # noqa: RUF001 (Cyrillic on purpose) ("ja", "開始日", "移動元"), ("ko", "시작일", "이전 단계"),
+    ("en", "From", "From"), ("ru", "С", "Откуда"),  # noqa: RUF001 (Cyrillic on purpose)
+    ("ja", "開始日", "移動元"), ("ko", "시작일", "이전 단계"),
 ])
 def test_pgettext_picks_the_sense(locale: None, language: str, dates: str, moves: str) -> None:
     i18n.current_locale.set(language)
