@@ -15,10 +15,12 @@ from pathlib import Path
 
 import pytest
 from babel.messages.catalog import Catalog, Message
+from babel.messages.extract import extract
+from babel.messages.frontend import parse_keywords
 from babel.messages.pofile import read_po
 
 from web import i18n
-from web.i18n_extract import TEMPLATE, TRANSLATIONS, extract_python, merge, placeholders, run
+from web.i18n_extract import KEYWORDS, TEMPLATE, TRANSLATIONS, extract_python, merge, placeholders, run
 
 LANGUAGES = ("ko", "ja", "ru")
 PLURAL_FORMS = {"ko": 1, "ja": 1, "ru": 3}
@@ -46,8 +48,9 @@ def translations(language: str) -> Catalog:
     return _read(TRANSLATIONS / language / "LC_MESSAGES" / f"{i18n.DOMAIN}.po", language)
 
 
-def _ids(catalog: Catalog) -> set[str | tuple[str, ...]]:
-    return {message.id for message in catalog if message.id}
+def _ids(catalog: Catalog) -> set[tuple[str | tuple[str, ...], str | None]]:
+    """Each message as (msgid, msgctxt): one English word used in two senses is two messages."""
+    return {(message.id, message.context) for message in catalog if message.id}
 
 
 def _forms(message: Message) -> tuple[str, ...]:
@@ -87,8 +90,9 @@ def test_template_covers_strings_no_extractor_sees() -> None:
                 *(p.name for p in PLANS), *(p.summary for p in PLANS),
                 *(m.label for m in MODULES.values()), *(m.description for m in MODULES.values()),
                 *(item.label for m in MODULES.values() for item in m.nav)}
-    assert registry <= _ids(template())
-    assert {"Not found.", "Authentication required.", "You are not allowed to do this."} <= _ids(template())
+    plain = {msgid for msgid, context in _ids(template()) if context is None}
+    assert registry <= plain
+    assert {"Not found.", "Authentication required.", "You are not allowed to do this."} <= plain
 
 
 def test_extractor_takes_only_string_literals() -> None:
@@ -113,6 +117,35 @@ FieldError(field="slug", reason="already taken")
     assert len(messages) == 6  # the f-string reason gives nothing
 
 
+def test_extractor_reads_message_contexts() -> None:
+    """``pgettext``/``npgettext`` (Python and templates) and ``lazy_with_context`` give messages with a msgctxt."""
+    keywords = parse_keywords(KEYWORDS)
+    python = b'''
+i18n.pgettext("date range", "From")
+i18n.npgettext("import", "%(num)s row", "%(num)s rows", n)
+KINDS = {"won": i18n.lazy_with_context("stage kind", "Won")}
+i18n.gettext("From")
+'''
+    found = {(message, context) for _, message, _, context in extract(extract_python, io.BytesIO(python), keywords)}
+    assert found == {("From", "date range"), (("%(num)s row", "%(num)s rows"), "import"), ("Won", "stage kind"),
+                     ("From", None)}
+    template = b'{{ pgettext("stage move", "To") }} {{ npgettext("x", "%(num)d deal", "%(num)d deals", 2) }}'
+    found = {(message, context) for _, message, _, context in extract(
+        "jinja2", io.BytesIO(template), keywords, options={"extensions": "jinja2.ext.i18n"})}
+    assert found == {("To", "stage move"), (("%(num)d deal", "%(num)d deals"), "x")}
+
+
+def test_words_used_in_two_senses_have_a_context_each() -> None:
+    ids = _ids(template())
+    for msgid, contexts in {"From": ("date range", "stage move"), "To": ("date range", "stage move"),
+                            "Won": ("number of deals", "stage kind"), "Lost": ("number of deals", "stage kind"),
+                            "Open": ("stage kind",), "Upload": ("import step",)}.items():
+        for context in contexts:
+            assert (msgid, context) in ids, (msgid, context)
+    assert ("Upload", None) in ids  # the button keeps the plain verb
+    assert ("From", None) not in ids  # every "From" says which one it is
+
+
 def test_merge_keeps_translations_also_of_returning_messages(tmp_path: Path) -> None:
     po = tmp_path / "ko" / "LC_MESSAGES" / f"{i18n.DOMAIN}.po"
     po.parent.mkdir(parents=True)
@@ -129,6 +162,20 @@ def test_merge_keeps_translations_also_of_returning_messages(tmp_path: Path) -> 
     assert "Gone" in merged.obsolete
 
 
+def test_merge_keeps_each_sense_of_a_word(tmp_path: Path) -> None:
+    po = tmp_path / "ru" / "LC_MESSAGES" / f"{i18n.DOMAIN}.po"
+    po.parent.mkdir(parents=True)
+    po.write_text('msgid ""\nmsgstr ""\n"Language: ru\\n"\n\nmsgctxt "date range"\nmsgid "From"\nmsgstr "С"\n\n'  # noqa: RUF001
+                  '#~ msgctxt "stage move"\n#~ msgid "From"\n#~ msgstr "Откуда"\n', "utf-8")
+    fresh = Catalog()
+    fresh.add("From", locations=[("web/templates/crm/_reports_filter.html", 8)], context="date range")
+    fresh.add("From", locations=[("web/templates/crm/deal_card.html", 141)], context="stage move")
+    merged = merge(fresh, "ru", tmp_path)
+    assert merged.get("From", context="date range").string == "С"  # noqa: RUF001 (Cyrillic on purpose)
+    assert merged.get("From", context="stage move").string == "Откуда"
+    assert not merged.get("From", context="stage move").fuzzy
+
+
 # (b) every message is translated, and the catalogs follow the template
 
 
@@ -138,9 +185,9 @@ def test_every_message_is_translated(language: str) -> None:
     assert not catalog.fuzzy
     missing = []
     for message in _template_messages():
-        translated = catalog.get(message.id)
+        translated = catalog.get(message.id, context=message.context)
         if translated is None or translated.fuzzy or not all(form.strip() for form in _forms(translated)):
-            missing.append(message.id)
+            missing.append((message.id, message.context))
     assert not missing, f"{language}: untranslated or fuzzy, see `make i18n`: {missing}"
     assert _ids(catalog) == _ids(template()), f"{language}: catalog out of date, run `make i18n`"
 
@@ -158,7 +205,7 @@ def test_pinned_translations(language: str) -> None:
 def test_placeholders_match(language: str) -> None:
     wrong = []
     for message in _template_messages():
-        translated = translations(language).get(message.id)
+        translated = translations(language).get(message.id, context=message.context)
         if translated is None:
             continue
         ids = (message.id,) if isinstance(message.id, str) else tuple(message.id)
@@ -191,7 +238,8 @@ def test_plural_forms(language: str) -> None:
     plurals = [m for m in _template_messages() if isinstance(m.id, tuple | list)]
     assert plurals, "the template has plural messages (ngettext)"
     for message in plurals:
-        translated = catalog[message.id[0]]
+        translated = catalog.get(message.id, context=message.context)
+        assert translated is not None, message.id
         assert isinstance(translated.string, tuple | list), message.id
         assert len(translated.string) == PLURAL_FORMS[language], (message.id, translated.string)
 
@@ -201,6 +249,38 @@ def test_russian_plural_forms_at_runtime(locale: None) -> None:
     seats = [i18n.ngettext("%(num)d seat", "%(num)d seats", n) % {"num": n} for n in (1, 3, 5, 11, 21, 22)]
     assert seats == ["1 пользователь", "3 пользователя", "5 пользователей", "11 пользователей",
                      "21 пользователь", "22 пользователя"]
+
+
+def test_russian_plural_forms_of_counts_in_pages(locale: None) -> None:
+    i18n.current_locale.set("ru")
+    rows = [i18n.ngettext("%(num)s row", "%(num)s rows", n) % {"num": n} for n in (1, 3, 5, 11, 21, 22)]
+    assert rows == ["1 строка", "3 строки", "5 строк", "11 строк", "21 строка", "22 строки"]
+    i18n.current_locale.set("ja")
+    assert i18n.ngettext("%(num)s row", "%(num)s rows", 5) % {"num": 5} == "5行"
+
+
+@pytest.mark.parametrize(("language", "dates", "moves"), [
+    ("en", "From", "From"), ("ru", "С", "Откуда"),  # noqa: RUF001 (Cyrillic on purpose)
+    ("ja", "開始日", "移動元"), ("ko", "시작일", "이전 단계"),
+])
+def test_pgettext_picks_the_sense(locale: None, language: str, dates: str, moves: str) -> None:
+    i18n.current_locale.set(language)
+    assert (i18n.pgettext("date range", "From"), i18n.pgettext("stage move", "From")) == (dates, moves)
+    assert i18n.pgettext("no such context", "Log out") == "Log out"  # a sense nobody translated stays English
+
+
+def test_templates_have_pgettext_npgettext_and_label_contexts(locale: None) -> None:
+    from web.templating import template_config
+
+    environment = template_config().to_engine().engine
+    page = environment.from_string(
+        '{{ pgettext("date range", "To") }}|{{ pgettext("stage move", "To") }}|'
+        '{{ npgettext("no such context", "%(num)d deal", "%(num)d deals", 3) }}|'
+        '{{ code | label("stage kind") }}|{{ code | label }}|{{ pgettext("number of deals", "Won") }}')
+    i18n.current_locale.set("ru")
+    assert page.render(code="won") == "По|Куда|3 deals|Выигрышный|Выиграна|Выиграно"
+    i18n.current_locale.set("en")
+    assert page.render(code="won") == "To|To|3 deals|Won|Won|Won"
 
 
 # (e) gettext follows the request's language
@@ -249,7 +329,8 @@ def test_no_markup_in_messages(language: str) -> None:
     """Jinja renders translations as trusted markup: a raw < or > would become an HTML element."""
     catalog = translations(language)
     offending = [m.id for m in _template_messages()
-                 if any(ch in text for ch in "<>" for text in (*_forms(catalog.get(m.id)), *_ids_of(m)))]
+                 if any(ch in text for ch in "<>"
+                        for text in (*_forms(catalog.get(m.id, context=m.context)), *_ids_of(m)))]
     assert not offending, f"{language}: messages with < or >: {offending}"
 
 

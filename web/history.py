@@ -1,5 +1,9 @@
 """Audit entries as rows people read: field labels instead of codes, member names instead of user ids, values
-formatted for the reader's language (dates, amounts, yes/no, status labels, names of stages and accounts).
+formatted for the reader's language (dates, amounts, yes/no, status labels, lists as comma-separated texts, names of
+stages, pipelines, accounts, contacts and marketing events; custom fields by their label).
+
+A referenced record the reader may not see shows as hidden, one that is gone as removed or deleted, and an archived
+marketing event is marked as such: a bare id is never shown where a name exists.
 
 Every record card uses :func:`history_rows` with the field table of its record type.
 """
@@ -18,11 +22,15 @@ from sqlalchemy import select
 
 from backend.db.uow import UnitOfWork
 from backend.domains.audit.models import AuditEntry
+from backend.domains.crm import custom_fields
+from backend.domains.crm.custom_fields_models import CustomField
 from backend.domains.crm.deals_models import Pipeline, PipelineStage
-from backend.domains.crm.models import Account
+from backend.domains.crm.marketing_models import MarketingEvent
+from backend.domains.crm.models import Account, Contact
 from backend.domains.crm.visibility import CrmActor, can_see
 from backend.domains.identity import access
-from web import i18n
+from web import custom_inputs, i18n
+from web.event_choice import event_label
 from web.templating import label
 
 EMPTY = "—"
@@ -34,7 +42,8 @@ class Field:
     """How a stored field is shown: its label (translated when shown) and what kind of value it holds."""
 
     label: str
-    # text, code, codes, list, bool, number, amount, percent, date, datetime, member, account, stage, pipeline
+    # text, code, codes, list, bool, number, amount, percent, date, datetime, and the references (ids shown by name):
+    # member, account, contact, stage, pipeline, event (a marketing event)
     kind: str = "text"
 
 
@@ -59,7 +68,10 @@ ACCOUNT_FIELDS: dict[str, Field] = {
     "owner_user_id": Field(i18n.lazy("Owner"), "member"),
     "is_shared": Field(i18n.lazy("Shared with every rep"), "bool"), "tags": Field(i18n.lazy("Tags"), "list"),
     "source_channel": Field(i18n.lazy("Source channel")), "website": Field(i18n.lazy("Website")),
-    "notes": Field(i18n.lazy("Notes")),
+    "notes": Field(i18n.lazy("Notes")), "marketing_event_id": Field(i18n.lazy("Marketing event"), "event"),
+    "merged_from": Field(i18n.lazy("Merged from"), "account"),
+    "merged_into_id": Field(i18n.lazy("Merged into"), "account"),
+    "archived_at": Field(i18n.lazy("Archived at"), "datetime"),
 }
 DEAL_FIELDS: dict[str, Field] = {
     "title": Field(i18n.lazy("Title")), "account_id": Field(i18n.lazy("Account"), "account"),
@@ -71,6 +83,9 @@ DEAL_FIELDS: dict[str, Field] = {
     "source_channel": Field(i18n.lazy("Source channel")), "pipeline_id": Field(i18n.lazy("Pipeline"), "pipeline"),
     "stage_id": Field(i18n.lazy("Stage"), "stage"), "won_at": Field(i18n.lazy("Won at"), "datetime"),
     "lost_at": Field(i18n.lazy("Lost at"), "datetime"), "lost_reason": Field(i18n.lazy("Lost reason")),
+    "marketing_event_id": Field(i18n.lazy("Marketing event"), "event"),
+    "products_of_interest": Field(i18n.lazy("Products of interest"), "list"),
+    "checklist_done": Field(i18n.lazy("Checklist items ticked"), "list"),
 }
 CONTACT_FIELDS: dict[str, Field] = {
     "full_name": Field(i18n.lazy("Full name")), "job_title": Field(i18n.lazy("Job title")),
@@ -84,8 +99,21 @@ CONTACT_FIELDS: dict[str, Field] = {
     "sms_consent_at": Field(i18n.lazy("SMS consent given at"), "datetime"),
     "sms_consent_source": Field(i18n.lazy("SMS consent source")),
     "reason": Field(i18n.lazy("Reason")), "erased_at": Field(i18n.lazy("Erased at"), "datetime"),
+    "erased_with": Field(i18n.lazy("Erased together with"), "contact"), "mode": Field(i18n.lazy("Erasure"), "code"),
+    "audit_entries_scrubbed": Field(i18n.lazy("History entries scrubbed"), "number"),
+    "merged_contacts_erased": Field(i18n.lazy("Merged contacts erased too"), "number"),
+    "merged_from": Field(i18n.lazy("Merged from"), "contact"),
+    "merged_into_id": Field(i18n.lazy("Merged into"), "contact"),
+    "archived_at": Field(i18n.lazy("Archived at"), "datetime"),
 }
-_REFERENCES = ("member", "account", "stage", "pipeline")
+_REFERENCES = ("member", "account", "contact", "stage", "pipeline", "event")
+CUSTOM = "custom."  # audit fields of custom values: custom.<key> (crm/custom_fields.audited)
+# Counts a merge or an erasure writes: ``moved:<table>.<column>`` (records repointed to the survivor, crm/merge.py)
+# and ``blanked:<table>`` (related records whose personal texts were blanked, crm/privacy.py).
+COUNTS = {"moved": i18n.lazy("%(records)s moved over"), "blanked": i18n.lazy("%(records)s blanked")}
+RECORDS = {"accounts": i18n.lazy("Accounts"), "contacts": i18n.lazy("Contacts"), "deals": i18n.lazy("Deals"),
+           "interactions": i18n.lazy("Interactions"), "legal_entities": i18n.lazy("Legal entities"),
+           "tasks": i18n.lazy("Tasks")}
 
 
 def _uuid(value: Any) -> uuid.UUID | None:
@@ -123,9 +151,32 @@ async def _accounts(uow: UnitOfWork, actor: CrmActor, ids: set[uuid.UUID]) -> di
             for r in rows}
 
 
+async def _contacts(uow: UnitOfWork, actor: CrmActor, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Names of the contacts the reader may see (own, unowned, or of a visible account); the others show as hidden."""
+    if not ids:
+        return {}
+    rows = await uow.session.execute(
+        select(Contact.id, Contact.full_name, Contact.owner_user_id, Account.owner_user_id.label("account_owner"),
+               Account.is_shared, Account.id.label("account_id"))
+        .outerjoin(Account, Account.id == Contact.account_id).where(Contact.id.in_(ids)))
+    return {r.id: r.full_name if can_see(actor, r.owner_user_id) or (
+        r.account_id is not None and can_see(actor, r.account_owner, r.is_shared)) else i18n.gettext("Hidden contact")
+        for r in rows}
+
+
+async def _events(uow: UnitOfWork, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Marketing events by name (every member reads them), an archived one marked as such."""
+    if not ids:
+        return {}
+    rows = await uow.session.execute(select(MarketingEvent).where(MarketingEvent.id.in_(ids)))
+    return {event.id: event_label(event) for event in rows.scalars()}
+
+
 class _Formatter:
-    def __init__(self, references: dict[str, dict[uuid.UUID, str]]) -> None:
+    def __init__(self, references: dict[str, dict[uuid.UUID, str]],
+                 custom: Mapping[str, CustomField] | None = None) -> None:
         self.references = references
+        self.custom = custom or {}
 
     def __call__(self, spec: Field, value: Any) -> str:
         if value is None or value == "" or value == []:
@@ -134,6 +185,8 @@ class _Formatter:
             return i18n.gettext("erased")
         kind = spec.kind
         try:
+            if kind == "custom" and spec.label in self.custom:
+                return custom_inputs.display(self.custom[spec.label], value)
             if kind in _REFERENCES:
                 return self._reference(kind, value)
             if kind == "bool":
@@ -161,27 +214,54 @@ class _Formatter:
         if found is not None:
             return found
         return {"member": i18n.gettext("Former member"), "account": i18n.gettext("Hidden account"),
-                "stage": i18n.gettext("Removed stage"), "pipeline": i18n.gettext("Removed pipeline")}[kind]
+                "contact": i18n.gettext("Hidden contact"), "stage": i18n.gettext("Removed stage"),
+                "pipeline": i18n.gettext("Removed pipeline"), "event": i18n.gettext("(deleted)")}[kind]
 
 
-def _field_label(name: str, fields: Mapping[str, Field]) -> str:
+def _spec(name: str, fields: Mapping[str, Field]) -> Field:
+    """How a changed field is shown; a custom value's field carries its key as label (looked up when shown)."""
+    if name in fields:
+        return fields[name]
+    if name.startswith(CUSTOM):
+        return Field(name[len(CUSTOM):], "custom")
+    if name.partition(":")[0] in COUNTS:
+        return Field(name, "number")
+    return Field(name)
+
+
+def _field_label(name: str, fields: Mapping[str, Field], custom: Mapping[str, CustomField]) -> str:
     spec = fields.get(name)
-    return i18n.gettext(spec.label) if spec else name.replace("_", " ").capitalize()
+    if spec is not None:
+        return i18n.gettext(spec.label)
+    if name.startswith(CUSTOM):
+        definition = custom.get(name[len(CUSTOM):])
+        return definition.label if definition is not None else name[len(CUSTOM):]
+    kind, _, reference = name.partition(":")
+    if kind in COUNTS and reference:
+        table = reference.split(".", 1)[0]
+        records = i18n.gettext(RECORDS[table]) if table in RECORDS else table.replace("_", " ").capitalize()
+        return i18n.gettext(COUNTS[kind]) % {"records": records}
+    return name.replace("_", " ").capitalize()
 
 
 async def history_rows(uow: UnitOfWork, tenant_id: uuid.UUID, actor: CrmActor, entries: Sequence[AuditEntry],
-                       fields: Mapping[str, Field]) -> list[HistoryRow]:
-    """Display rows for ``entries`` (one query per kind of name to look up, whatever the number of entries)."""
+                       fields: Mapping[str, Field], entity: str | None = None) -> list[HistoryRow]:
+    """Display rows for ``entries`` (one query per kind of name to look up, whatever the number of entries);
+    ``entity``: the record type whose custom fields name the ``custom.<key>`` changes."""
     members = await access.member_names(
         uow, tenant_id, {e.actor_user_id for e in entries} | _ids(entries, fields, "member"))
     keys = await access.api_key_names(uow, tenant_id, {e.actor_api_key_id for e in entries})
     references = {
         "member": members,
         "account": await _accounts(uow, actor, _ids(entries, fields, "account")),
+        "contact": await _contacts(uow, actor, _ids(entries, fields, "contact")),
         "stage": await _names(uow, PipelineStage, PipelineStage.name, _ids(entries, fields, "stage")),
         "pipeline": await _names(uow, Pipeline, Pipeline.name, _ids(entries, fields, "pipeline")),
+        "event": await _events(uow, _ids(entries, fields, "event")),
     }
-    show = _Formatter(references)
+    with_custom = entity is not None and any(name.startswith(CUSTOM) for e in entries for name in e.changes or {})
+    custom = await custom_fields.definitions(uow, entity) if with_custom and entity is not None else {}
+    show = _Formatter(references, custom)
     order = {name: position for position, name in enumerate(fields)}
     rows: list[HistoryRow] = []
     for entry in entries:
@@ -194,7 +274,7 @@ async def history_rows(uow: UnitOfWork, tenant_id: uuid.UUID, actor: CrmActor, e
         changes = []
         for name, change in sorted((entry.changes or {}).items(), key=lambda item: order.get(item[0], len(order))):
             before, after = change if isinstance(change, list) and len(change) == 2 else (None, change)
-            spec = fields.get(name, Field(name))
-            changes.append(Change(_field_label(name, fields), show(spec, before), show(spec, after)))
+            spec = _spec(name, fields)
+            changes.append(Change(_field_label(name, fields, custom), show(spec, before), show(spec, after)))
         rows.append(HistoryRow(entry.occurred_at, label(entry.action), who, changes))
     return rows

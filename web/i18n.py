@@ -51,9 +51,24 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return catalog(current_locale.get()).ungettext(singular, plural, n)
 
 
+def pgettext(context: str, message: str) -> str:
+    """``message`` in one of its senses: the same English word used with another meaning elsewhere (a date range's
+    "From" and a stage move's "From") gets a ``msgctxt`` of its own, so translators can translate each sense."""
+    return catalog(current_locale.get()).upgettext(context, message)
+
+
+def npgettext(context: str, singular: str, plural: str, n: int) -> str:
+    return catalog(current_locale.get()).unpgettext(context, singular, plural, n)
+
+
 def lazy(message: str) -> str:
     """Mark a string for extraction where it is defined; translate it where it is shown."""
     return message
+
+
+def lazy_with_context(context: str, message: str) -> tuple[str, str]:
+    """Like :func:`lazy`, for a message with a context: translate it with ``pgettext(*pair)`` where it is shown."""
+    return context, message
 
 
 def negotiate(preferred: str | None, accept_language: str | None) -> str:

@@ -6,8 +6,9 @@ Two sources feed the template:
 
 * the source files named in ``babel.cfg`` (Python under backend/, tenants/, web/ and the Jinja2
   templates), read with Babel's extraction API and the keywords in :data:`KEYWORDS` (the gettext
-  functions, the domain error classes with their detail, ``FieldError`` with its reason, and the
-  detail of a rate ``Limiter``);
+  functions, also ``pgettext``/``npgettext`` whose first argument becomes the ``msgctxt``, the
+  domain error classes with their detail, ``FieldError`` with its reason, and the detail of a rate
+  ``Limiter``);
 * strings kept in registries that no extractor can see, because they sit in dictionaries or
   dataclasses and are translated where they are shown: error page titles and texts, module labels,
   descriptions and navigation items, plan names and summaries, role labels, and the default
@@ -58,14 +59,17 @@ TEAM = "Tandem translators"
 WIDTH = 100
 
 # GNU-style keyword specs: name, or name:argument positions (1-based).
+# ``1c``: the argument is the message's context (``msgctxt``), see ``i18n.pgettext``.
 KEYWORDS: tuple[str, ...] = (
-    "_", "gettext", "ngettext:1,2", "lazy",
+    "_", "gettext", "ngettext:1,2", "lazy", "pgettext:1c,2", "npgettext:1c,2,3", "lazy_with_context:1c,2",
     "Invalid", "Conflict", "Forbidden", "NotFound", "Unauthorized", "TooManyRequests", "DomainError",
     "FieldError:2", "Limiter:5", "fail:2",
 )
 # Keyword arguments that stand for a positional message argument, e.g. ``NotFound(detail="...")``.
 ARGUMENT_NAMES: dict[str, dict[str, int]] = {
     "*": {"detail": 1, "message": 1, "singular": 1, "plural": 2},
+    "pgettext": {"context": 1, "message": 2},
+    "npgettext": {"context": 1, "singular": 2, "plural": 3},
     "FieldError": {"reason": 2},
     "fail": {"reason": 2},
     "Limiter": {"detail": 5},
@@ -292,7 +296,7 @@ def merge(template: Catalog, language: str, directory: Path = TRANSLATIONS) -> C
             catalog = read_po(source, locale=language, domain=i18n.DOMAIN)
         # Obsolete entries take part in the merge again, so a message that comes back keeps its translation.
         for message in list(catalog.obsolete.values()):
-            if message.id not in catalog:
+            if catalog.get(message.id, context=message.context) is None:
                 catalog[message.id] = message
         catalog.obsolete.clear()
     else:
@@ -332,7 +336,7 @@ def run(pot: Path = TEMPLATE, directory: Path | None = TRANSLATIONS, languages: 
     if pot.exists():
         with pot.open("rb") as source:
             previous = read_po(source)
-        if {m.id for m in previous if m.id} == {m.id for m in template if m.id}:
+        if {(m.id, m.context) for m in previous if m.id} == {(m.id, m.context) for m in template if m.id}:
             template.creation_date = previous.creation_date
     count = sum(1 for m in template if m.id)
     stale = [pot] if _save(pot, _render(template, template=True), write=write) else []

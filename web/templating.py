@@ -36,12 +36,26 @@ VALUE_LABELS = {
     "inbound": "Inbound", "outbound": "Outbound",
     "deal_created": "Deal created", "deal_moved": "Deal moved", "deal_won": "Deal won", "deal_lost": "Deal lost",
     "deal_reopened": "Deal reopened", "task_created": "Task added", "task_done": "Task done",
-    "privacy_export": "Data exported", "privacy_erase": "Personal data erased",
+    "privacy_export": "Data exported", "privacy_erase": "Personal data erased", "anonymize": "Anonymized",
+    "merged": "Merged", "merged_into": "Merged into another record",
 }
 
 
-def label(value: object) -> str:
+# Codes whose English label stands for something else in another place, translated with a context: a stage of kind
+# "won" (where won deals go) is not a deal that "Won", and languages that inflect tell them apart.
+CONTEXT_LABELS: dict[str, dict[str, tuple[str, str]]] = {
+    "stage kind": {"open": i18n.lazy_with_context("stage kind", "Open"),
+                   "won": i18n.lazy_with_context("stage kind", "Won"),
+                   "lost": i18n.lazy_with_context("stage kind", "Lost")},
+}
+
+
+def label(value: object, context: str | None = None) -> str:
+    """A stored code as people read it; ``context`` picks the sense of a code listed in :data:`CONTEXT_LABELS`."""
     text = str(value)
+    contextual = CONTEXT_LABELS.get(context or "", {}).get(text)
+    if contextual is not None:
+        return i18n.pgettext(*contextual)
     return i18n.gettext(VALUE_LABELS.get(text, text))
 
 
@@ -49,7 +63,8 @@ def _configure(engine: JinjaTemplateEngine) -> None:
     env = engine.engine
     env.autoescape = True
     env.add_extension("jinja2.ext.i18n")
-    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext, npgettext=i18n.npgettext)
     env.filters.update(
         datetime=i18n.format_datetime, date=i18n.format_date, number=i18n.format_number, money=i18n.format_money,
         label=label,

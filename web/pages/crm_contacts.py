@@ -138,7 +138,7 @@ async def card_context(pg: Page, actor: CrmActor, contact_id: uuid.UUID) -> dict
     context: dict[str, Any] = {
         "contact": contact, "account": account,
         "owner_name": names.get(contact.owner_user_id) if contact.owner_user_id else None,
-        "history": await history_rows(pg.uow, pg.tenant.id, actor, entries.items, CONTACT_FIELDS),
+        "history": await history_rows(pg.uow, pg.tenant.id, actor, entries.items, CONTACT_FIELDS, "contact"),
         "all_roles": CONTACT_ROLES, "channels": CHANNELS, "may_write": actor.may_write and contact.erased_at is None,
         "may_export": actor.role in privacy.EXPORT_ROLES,
         "may_erase": actor.role in privacy.ERASE_ROLES and contact.erased_at is None,

@@ -1,6 +1,6 @@
 """Deals pages: the kanban board (pipeline, owner and title filters; drag and drop, with buttons as the keyboard
-and no-JS path; a dialog asks for the lost reason) and the deal card (fields with an edit form, stage progress,
-stage history, audit history).
+and no-JS path; a dialog asks for the lost reason), the new-deal form, and the deal card (fields with an edit form,
+stage progress, stage history, audit history).
 
 Every action carries the deal's ``version`` (If-Match semantics): a stale board or card is not written over, the
 reader gets a clear message and the current state instead. Scripted requests (``HX-Request``) get the board
@@ -24,14 +24,17 @@ from backend.kit.errors import DomainError, Forbidden
 from backend.kit.modules import NavItem, add_nav
 from web import custom_inputs, i18n
 from web.context import Page, tenant_page
+from web.event_choice import event_options
 from web.pages.crm_accounts import CRM_PAGE, crm_actor
 from web.pages.deal_views import (
+    NEW_FIELDS,
     BoardFilters,
     board_context,
     card_context,
     card_error,
     changed_fields,
     current_values,
+    new_deal_context,
     ticked,
 )
 from web.render import attempt, field_errors, redirect, render
@@ -75,6 +78,34 @@ class DealPages(Controller):
         context = await board_context(pg, crm_actor(pg), filters)
         template = "crm/_board.html" if _scripted(pg) else "crm/deals_board.html"
         return render(pg, template, **context)
+
+    @get("/new", opt=CRM_PAGE)
+    async def new(
+        self, pg: NamedDependency[Page],
+        account: FromQuery[str] = Parameter(default="", max_length=40),
+        pipeline: FromQuery[str] = Parameter(default="", max_length=40),
+    ) -> Template:
+        """``account``, ``pipeline``: ids to start with (the account card and the board link here with them)."""
+        _require_write(pg)
+        values = {"account_id": account, "pipeline_id": pipeline}
+        return render(pg, "crm/deal_form.html", errors={}, **await new_deal_context(pg, crm_actor(pg), values))
+
+    @post("/new", opt=CRM_PAGE)
+    async def create(self, pg: NamedDependency[Page], data: Form) -> Template | Redirect:
+        actor = crm_actor(pg)
+        _require_write(pg)
+        values = {k: str(v) for k, v in data.items() if k != "_csrf_token"}
+        body: dict[str, Any] = {name: values.get(name, "").strip() for name in NEW_FIELDS}
+        definitions = await custom_inputs.active_definitions(pg.uow, "deal")
+        body["custom"] = custom_inputs.submitted(values, definitions, create=True)
+        created, error = await attempt(pg, lambda: deals.create(pg.uow, actor, body))
+        if error is None and created is not None:
+            return redirect(f"{pg.base}/deals/{created.id}", i18n.gettext("Deal created."))
+        assert error is not None
+        if error.status == 403:
+            raise error
+        return render(pg, "crm/deal_form.html", status=error.status, errors=field_errors(error),
+                      **await new_deal_context(pg, actor, values))
 
     @get("/{deal_id:uuid}", opt=CRM_PAGE)
     async def card(self, pg: NamedDependency[Page], deal_id: FromPath[uuid.UUID],
@@ -126,6 +157,8 @@ class DealPages(Controller):
         _reraise_access(error)
         context = await card_context(pg, actor, deal_id)
         submitted = {**current_values(context["deal"]), **{k: str(v) for k, v in data.items()}}
+        context["event_options"] = await event_options(pg, actor, context["deal"].marketing_event_id,
+                                                        submitted.get("marketing_event_id"))
         if error.code == "version_conflict":
             # show what is stored now; the reader's input stays in the form, sent again only if they choose to
             return render(pg, "crm/deal_card.html", status=error.status, values=submitted,

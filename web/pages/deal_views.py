@@ -28,13 +28,18 @@ from backend.kit.clock import utcnow
 from backend.kit.errors import DomainError
 from web import custom_inputs, i18n
 from web.context import Page
+from web.event_choice import event_options
 from web.history import DEAL_FIELDS, history_rows
 
 PER_COLUMN = 100
 OWNER_FILTERS = ("all", "mine")
 # The deal fields of the card's edit form, in the order shown.
 FORM_FIELDS = ("title", "account_id", "amount", "currency", "probability", "expected_close_date", "owner_user_id",
-               "next_action", "next_action_due", "source_channel")
+               "next_action", "next_action_due", "source_channel", "marketing_event_id")
+# The fields of the new-deal form (the deal starts in the first open stage of the chosen pipeline, owned by its
+# creator).
+NEW_FIELDS = ("title", "account_id", "pipeline_id", "amount", "currency", "expected_close_date", "source_channel",
+              "marketing_event_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,7 +268,7 @@ async def card_context(pg: Page, actor: CrmActor, deal_id: uuid.UUID,
         "account_name": account_name, "owner_name": members.get(deal.owner_user_id) if deal.owner_user_id else None,
         "moves": [(m, members.get(m.moved_by_user_id) if m.moved_by_user_id else None,
                    keys.get(m.moved_by_api_key_id) if m.moved_by_api_key_id else None) for m in moves],
-        "history": await history_rows(pg.uow, pg.tenant.id, actor, entries.items, DEAL_FIELDS),
+        "history": await history_rows(pg.uow, pg.tenant.id, actor, entries.items, DEAL_FIELDS, "deal"),
         "closed": deal.won_at is not None or deal.lost_at is not None,
         "reopen_stage": _reopen_stage(view.stages, moves, deal), "may_write": actor.may_write,
         "today": today(), "labels": {name: field_label(name) for name in FORM_FIELDS},
@@ -278,7 +283,38 @@ async def card_context(pg: Page, actor: CrmActor, deal_id: uuid.UUID,
         context["account_options"] = await _account_options(
             pg, actor, deal, account_name or i18n.gettext("Hidden account"))
         context["custom_definitions"] = await custom_inputs.active_definitions(pg.uow, "deal")
+        context["event_options"] = await event_options(pg, actor, deal.marketing_event_id)
     return context
+
+
+async def new_deal_context(pg: Page, actor: CrmActor, values: Mapping[str, str]) -> dict[str, Any]:
+    """The new-deal form: accounts the reader may pick (the one asked for first, even beyond the first page),
+    the pipelines, the marketing events and the deal custom fields; ``values`` as the form shows them."""
+    listed = await accounts.list_accounts(pg.uow, actor, sort="name", limit=200)
+    options = [("", "—")] + [(str(a.id), a.name) for a in listed.items]
+    wanted = _parse_id(values.get("account_id"))
+    if wanted is not None and all(v != str(wanted) for v, _ in options):
+        names = await _account_names(pg, actor, {wanted})
+        if wanted in names:
+            options.insert(1, (str(wanted), names[wanted]))
+    views = await pipelines.list_pipelines(pg.uow, actor)
+    if not values.get("pipeline_id"):
+        default = next((v.pipeline for v in views if v.pipeline.is_default), views[0].pipeline)
+        values = {**values, "pipeline_id": str(default.id)}
+    return {
+        "values": values, "account_options": options,
+        "pipeline_options": [(str(v.pipeline.id), v.pipeline.name) for v in views],
+        "event_options": await event_options(pg, actor, values.get("marketing_event_id")),
+        "custom_definitions": await custom_inputs.active_definitions(pg.uow, "deal"),
+        "labels": {name: field_label(name) for name in NEW_FIELDS},
+    }
+
+
+def _parse_id(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 def _sums(sums: Mapping[str | None, Decimal], fallback_currency: str) -> list[str]:
