@@ -5,6 +5,7 @@ from __future__ import annotations
 import phonenumbers
 from sqlalchemy import text
 
+from backend.domains.crm.analytics.funnel_models import BACKFILL
 from backend.domains.crm.pipelines import ensure_default
 from backend.seeding_bulk import Plan, row_id, seed_bulk
 from tenants.scope import tenant_scope
@@ -90,3 +91,23 @@ async def test_same_seed_same_data_and_the_api_sees_it(client, make_company) -> 
     assert contact_name in {h["title"] for h in found.json()["items"]}
     listed = await client.get(f"/api/v1/t/{one.slug}/accounts", headers=one.auth, params={"limit": 200})
     assert len(listed.json()["items"]) == 100
+
+
+async def test_the_summaries_the_database_keeps_match_the_seeded_rows(client, company) -> None:
+    """The bulk inserts went through the statement triggers: the derived tables equal a recomputation."""
+    await bulk(company)
+    from_history = BACKFILL[BACKFILL.index("SELECT"):]
+    for kept, computed in (
+        ("SELECT contact_id, last_at FROM contact_last_interaction",
+         "SELECT contact_id, max(occurred_at) FROM interactions WHERE contact_id IS NOT NULL AND archived_at IS NULL"
+         " GROUP BY contact_id"),
+        ("SELECT account_id, last_at FROM account_last_interaction",
+         "SELECT account_id, max(occurred_at) FROM interactions WHERE archived_at IS NULL GROUP BY account_id"),
+        ("SELECT deal_id, entered_at, entered_stage_id, reached_stage_ids, last_move_id, last_stage_id, last_moved_at"
+         " FROM deal_funnel", from_history),
+    ):
+        [(only_kept, only_computed, total)] = await rows(company, (
+            f"SELECT (SELECT count(*) FROM ({kept} EXCEPT {computed}) AS a),"
+            f" (SELECT count(*) FROM ({computed} EXCEPT {kept}) AS b), (SELECT count(*) FROM ({kept}) AS c)"))
+        assert (only_kept, only_computed) == (0, 0), kept
+        assert total > 0, kept
