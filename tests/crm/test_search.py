@@ -122,3 +122,22 @@ async def test_addresses_and_codes_are_matched_as_typed_never_corrected(client, 
     assert [h["title"] for h in await find(client, company, "contact77", kinds="contact")] == ["Oliver Moore"]
     # a real misspelt name still gets its correction
     assert [h["title"] for h in await find(client, company, "Amelai Smith", kinds="contact")][:1] == ["Amelia Smith"]
+
+
+async def test_short_words_find_names_by_their_beginnings(client, company) -> None:
+    """Two-character words (a Korean name's first syllables, a Japanese surname, "Li") cannot use trigrams: names
+    whose words begin with them are found through the full-text index instead."""
+    async def post(path, body):
+        response = await client.post(f"/api/v1/t/{company.slug}/{path}", headers=company.auth, json=body)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    account = await post("accounts", {"name": "Hanbit Co"})
+    for name in ("김민지", "김수현", "佐藤 健", "Li Wei", "Olivia Lima"):
+        await post("contacts", {"account_id": account["id"], "full_name": name})
+    assert [h["title"] for h in await find(client, company, "김민", kinds="contact")] == ["김민지"]
+    assert [h["title"] for h in await find(client, company, "佐藤", kinds="contact")] == ["佐藤 健"]
+    assert {h["title"] for h in await find(client, company, "Li", kinds="contact")} == {"Li Wei", "Olivia Lima"}
+    assert [h["title"] for h in await find(client, company, "li wei", kinds="contact")] == ["Li Wei"]
+    assert [h["title"] for h in await find(client, company, "Hanbit Co", kinds="account")] == ["Hanbit Co"]
+    assert await find(client, company, "민지", kinds="contact") == []  # the middle of a word: not a beginning

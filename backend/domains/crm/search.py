@@ -60,6 +60,7 @@ from backend.kit.errors import FieldError, Invalid
 KINDS = ("account", "legal_entity", "contact")
 CANDIDATES = 200
 MIN_DIGITS = 4
+MIN_WORD = 3  # trigram indexes serve substrings of 3 characters or more
 HANDLE = re.compile(r"\w[._@]\w|[0-9][^\W\d_]|[^\W\d_][0-9]")  # an address, a login, a code
 
 # bind parameters of the search statements (see ``_values``)
@@ -97,6 +98,7 @@ class Shape:
     role: str
     has_user: bool
     has_seen: bool
+    short: bool = False  # a word under 3 characters: trigrams cannot serve it, names match by word prefixes
 
     @property
     def actor(self) -> CrmActor:
@@ -119,10 +121,19 @@ def _query(q: Any) -> Any:
     return func.websearch_to_tsquery(text("'simple'::regconfig"), q)
 
 
+def _prefix_query() -> Any:
+    """A tsquery of every word of ``q`` as a prefix ('김민':* & 'ji':*), parsed by PostgreSQL (one InitPlan)."""
+    lexeme = func.unnest(func.tsvector_to_array(_words(Q))).column_valued("lexeme")
+    joined = func.string_agg(func.quote_literal(lexeme).concat(":*"), literal(" & "))
+    return select(func.to_tsquery(text("'simple'::regconfig"), joined)).scalar_subquery()
+
+
 def _name_match(column: Any, shape: Shape) -> Any:
     """Index-backed condition on a name column for the pass."""
     if shape.fuzzy:
         return _words(column).op("@@")(func.to_tsquery(text("'simple'::regconfig"), WORDS))
+    if shape.short:  # "佐藤", "김민", "Li Wei": whole words or their beginnings, through the full-text index
+        return _words(column).op("@@")(_prefix_query())
     return or_(column.ilike(PATTERN, escape="\\"), _words(column).op("@@")(_query(Q)))
 
 
@@ -185,7 +196,7 @@ async def search(uow: UnitOfWork, actor: CrmActor, q: str, *, kinds: tuple[str, 
             if not corrected:
                 break
         shape = Shape(kinds, fuzzy, digits and not fuzzy, "" if fuzzy else email, actor.role, actor.user_id is not None,
-                      bool(seen))
+                      bool(seen), short=not fuzzy and any(len(word) < MIN_WORD for word in q.split()))
         rows = await uow.session.execute(statement(shape), _values(q, corrected, seen, actor))
         found = [Hit(r.kind, r.id, r.title, r.subtitle, r.account_id, float(r.score)) for r in rows]
         seen.update(h.id for h in found)
@@ -240,7 +251,7 @@ def _email_match(shape: Shape) -> Any:
     if shape.email == "contains":
         return Contact.email.ilike(LOWER_PATTERN, escape="\\")
     prefix = func.lower(Contact.email).like(EMAIL_PREFIX, escape="\\")
-    if shape.email == "prefix":  # "contact1234": a mailbox, not a domain
+    if shape.email == "prefix" or shape.short:  # "contact1234": a mailbox; "김민": too short for a domain search
         return prefix
     return or_(prefix, Contact.email.ilike(EMAIL_DOMAIN, escape="\\"))
 

@@ -43,6 +43,7 @@ async def draw(conn: asyncpg.Connection, schema: str, plan: Plan, samples: int, 
     for r in contacts:
         terms.append(("contact name", r["full_name"]))
         terms.append(("contact name, typo", _typo(rng, r["full_name"])))
+        terms.append(("name beginning, 2 letters", r["full_name"][:2]))  # "김민", "佐藤", "Ol"
         terms.append(("email prefix", r["email"].split("@")[0]))
         terms.append(("phone digits", r["phone"][-8:]))
     for r in accounts:
