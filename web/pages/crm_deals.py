@@ -37,7 +37,7 @@ from web.pages.deal_views import (
     new_deal_context,
     ticked,
 )
-from web.render import attempt, field_errors, redirect, render
+from web.render import attempt, field_errors, form_version, redirect, render
 
 Form = URLEncodedBody[dict[str, str]]
 MultiForm = URLEncodedBody[dict[str, str | list[str]]]
@@ -49,13 +49,6 @@ STALE_CARD = i18n.lazy("This deal was changed by someone else meanwhile. The pag
 Action = Callable[[int | None], Awaitable[Deal]]
 Target = uuid.UUID | str | None  # the stage a move is for: its id, or its kind ("won")
 
-
-def _version(data: Mapping[str, Any]) -> int | None:
-    """The version the form was rendered with; a mangled one never matches (so nothing is overwritten)."""
-    raw = str(data.get("version", "")).strip()
-    if not raw:
-        return None
-    return int(raw) if raw.isdigit() and len(raw) < 10 else -1
 
 
 def _scripted(pg: Page) -> bool:
@@ -130,7 +123,7 @@ class DealPages(Controller):
         if done == list(deal.checklist_done or []):
             return redirect(url, i18n.gettext("Nothing to change."), "info")
         _, error = await attempt(pg, lambda: deals.update(pg.uow, actor, deal_id, {"checklist_done": done},
-                                                          _version(data)))
+                                                          form_version(data)))
         if error is None:
             return redirect(url, i18n.gettext("Checklist saved."))
         _reraise_access(error)
@@ -151,7 +144,7 @@ class DealPages(Controller):
             changes["custom"] = custom
         if not changes:
             return redirect(f"{pg.base}/deals/{deal_id}", i18n.gettext("Nothing to change."), "info")
-        _, error = await attempt(pg, lambda: deals.update(pg.uow, actor, deal_id, changes, _version(data)))
+        _, error = await attempt(pg, lambda: deals.update(pg.uow, actor, deal_id, changes, form_version(data)))
         if error is None:
             return redirect(f"{pg.base}/deals/{deal_id}", i18n.gettext("Deal saved."))
         _reraise_access(error)
@@ -232,7 +225,7 @@ async def _act(pg: Page, deal_id: uuid.UUID, data: dict[str, str], action: Actio
     filters = BoardFilters.parse(data)
     before = await deals.get(pg.uow, actor, deal_id)
     was_closed, title = before.won_at is not None or before.lost_at is not None, before.title
-    deal, error = await attempt(pg, lambda: action(_version(data)))
+    deal, error = await attempt(pg, lambda: action(form_version(data)))
     if error is None and deal is not None:
         stage = await pg.uow.session.get(PipelineStage, deal.stage_id)
         message = done(deal, stage, was_closed and deal.won_at is None and deal.lost_at is None)

@@ -27,7 +27,7 @@ from web import i18n
 from web.context import Page, tenant_page
 from web.pages.crm_accounts import CRM_PAGE, crm_actor
 from web.pages.deal_views import form_value
-from web.render import attempt, field_errors, redirect, render
+from web.render import attempt, field_errors, form_version, redirect, render
 
 Form = URLEncodedBody[dict[str, str]]
 add_nav("crm", NavItem("Marketing events", "marketing-events"))
@@ -71,12 +71,6 @@ def _values(event: MarketingEvent) -> dict[str, str]:
 def _submitted(data: dict[str, str]) -> dict[str, str]:
     return {name: str(data.get(name, "")).strip() for name in FIELDS}
 
-
-def _version(data: dict[str, str]) -> int | None:
-    raw = str(data.get("version", "")).strip()
-    if not raw:
-        return None
-    return int(raw) if raw.isdigit() and len(raw) < 10 else -1
 
 
 def _form(pg: Page, event: MarketingEvent | None, values: dict[str, str], errors: dict[str, str],
@@ -169,7 +163,8 @@ class MarketingEventPages(Controller):
     async def edit(self, pg: NamedDependency[Page], event_id: FromPath[uuid.UUID], data: Form) -> Template | Redirect:
         actor = crm_actor(pg)
         values = _submitted(data)
-        _, error = await attempt(pg, lambda: marketing.update(pg.uow, actor, event_id, dict(values), _version(data)))
+        version = form_version(data)
+        _, error = await attempt(pg, lambda: marketing.update(pg.uow, actor, event_id, dict(values), version))
         if error is None:
             return redirect(f"{pg.base}/marketing-events/{event_id}", i18n.gettext("Marketing event saved."))
         _forbidden_or_missing(error)
@@ -190,7 +185,7 @@ async def _set_archived(pg: Page, event_id: uuid.UUID, data: dict[str, str], arc
     actor = crm_actor(pg)
     url = f"{pg.base}/marketing-events/{event_id}"
     _, error = await attempt(pg, lambda: marketing.update(pg.uow, actor, event_id, {"archived": archived},
-                                                          _version(data)))
+                                                          form_version(data)))
     if error is None:
         done = i18n.gettext("Marketing event archived.") if archived else i18n.gettext("Marketing event restored.")
         return redirect(url, done)
