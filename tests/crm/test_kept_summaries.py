@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from backend.domains.crm.analytics.funnel_models import BACKFILL as FUNNEL_FROM_HISTORY
+from backend.domains.crm.analytics.funnel_models import COLUMNS, fold
 from tests.api.helpers import execute, fetch
 from tests.crm.activity_helpers import base, hosted_api, make_account, make_contact, make_deal, make_interaction
 
@@ -115,11 +115,8 @@ async def test_deal_funnel_summary_equals_the_history(api, company) -> None:
     won = await api.post(base(company, f"deals/{one['id']}/win"), headers=company.auth, json={})
     assert won.status_code == 200, won.text
     schema = company.tenant.schema
-    kept = await fetch(f"SELECT deal_id, entered_at, entered_stage_id, reached_stage_ids, last_move_id, "
-                       f'last_stage_id, last_moved_at FROM "{schema}".deal_funnel ORDER BY deal_id')
-    from_history = FUNNEL_FROM_HISTORY[FUNNEL_FROM_HISTORY.index("SELECT"):]
-    computed = await fetch(from_history.replace("FROM deal_stage_history", f'FROM "{schema}".deal_stage_history')
-                           + " ORDER BY 1")
+    kept = await fetch(f'SELECT {COLUMNS} FROM "{schema}".deal_funnel ORDER BY deal_id')
+    computed = await fetch(fold(f'"{schema}".deal_stage_history') + " ORDER BY 1")
     assert [tuple(r) for r in kept] == [tuple(r) for r in computed]
     by_deal = {str(r[0]): r for r in kept}
     assert str(by_deal[one["id"]][5]) == stages["won"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import phonenumbers
 from sqlalchemy import text
 
-from backend.domains.crm.analytics.funnel_models import BACKFILL
+from backend.domains.crm.analytics.funnel_models import COLUMNS, FROM_HISTORY
 from backend.domains.crm.pipelines import ensure_default
 from backend.seeding_bulk import Plan, row_id, seed_bulk
 from tenants.scope import tenant_scope
@@ -96,15 +96,13 @@ async def test_same_seed_same_data_and_the_api_sees_it(client, make_company) -> 
 async def test_the_summaries_the_database_keeps_match_the_seeded_rows(client, company) -> None:
     """The bulk inserts went through the statement triggers: the derived tables equal a recomputation."""
     await bulk(company)
-    from_history = BACKFILL[BACKFILL.index("SELECT"):]
     for kept, computed in (
         ("SELECT contact_id, last_at FROM contact_last_interaction",
          "SELECT contact_id, max(occurred_at) FROM interactions WHERE contact_id IS NOT NULL AND archived_at IS NULL"
          " GROUP BY contact_id"),
         ("SELECT account_id, last_at FROM account_last_interaction",
          "SELECT account_id, max(occurred_at) FROM interactions WHERE archived_at IS NULL GROUP BY account_id"),
-        ("SELECT deal_id, entered_at, entered_stage_id, reached_stage_ids, last_move_id, last_stage_id, last_moved_at"
-         " FROM deal_funnel", from_history),
+        (f"SELECT {COLUMNS} FROM deal_funnel", FROM_HISTORY),
     ):
         [(only_kept, only_computed, total)] = await rows(company, (
             f"SELECT (SELECT count(*) FROM ({kept} EXCEPT {computed}) AS a),"

@@ -17,20 +17,23 @@ down_revision = "t0014"
 branch_labels = None
 depends_on = None
 
+COLUMNS = "deal_id, entered_at, entered_stage_id, reached_stage_ids, last_move_id, last_stage_id, last_moved_at"
+
+
+def fold(moves: str) -> str:
+    """SELECT the summary (``COLUMNS``) of each deal in the stage-history rows of ``moves``."""
+    return ("SELECT m.deal_id, min(m.moved_at) FILTER (WHERE m.from_stage_id IS NULL),"
+            " (array_agg(m.to_stage_id ORDER BY m.id) FILTER (WHERE m.from_stage_id IS NULL))[1],"
+            " coalesce(array_agg(DISTINCT m.to_stage_id) FILTER (WHERE m.to_stage_id IS NOT NULL), '{}'),"
+            " max(m.id), (array_agg(m.to_stage_id ORDER BY m.id DESC))[1], max(m.moved_at)"
+            f" FROM {moves} m GROUP BY m.deal_id")
+
+
 TRACK_FUNCTION = r"""CREATE FUNCTION crm_track_deal_funnel() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
     EXECUTE format($q$
-        INSERT INTO %1$I.deal_funnel AS f (deal_id, entered_at, entered_stage_id, reached_stage_ids, last_move_id,
-                                           last_stage_id, last_moved_at)
-        SELECT m.deal_id,
-               min(m.moved_at) FILTER (WHERE m.from_stage_id IS NULL),
-               (array_agg(m.to_stage_id ORDER BY m.id) FILTER (WHERE m.from_stage_id IS NULL))[1],
-               coalesce(array_agg(DISTINCT m.to_stage_id) FILTER (WHERE m.to_stage_id IS NOT NULL), '{}'),
-               max(m.id),
-               (array_agg(m.to_stage_id ORDER BY m.id DESC))[1],
-               max(m.moved_at)
-        FROM new_moves m
-        GROUP BY m.deal_id
+        INSERT INTO %1$I.deal_funnel AS f (""" + COLUMNS + """)
+        """ + fold("new_moves") + r"""
         ON CONFLICT (deal_id) DO UPDATE SET
             entered_at = coalesce(f.entered_at, excluded.entered_at),
             entered_stage_id = CASE WHEN f.entered_at IS NULL THEN excluded.entered_stage_id
@@ -49,17 +52,8 @@ $fn$"""
 TRACK_TRIGGER = ("CREATE TRIGGER deal_stage_history_funnel AFTER INSERT ON deal_stage_history "
                  "REFERENCING NEW TABLE AS new_moves FOR EACH STATEMENT EXECUTE FUNCTION crm_track_deal_funnel()")
 
-BACKFILL = """INSERT INTO deal_funnel (deal_id, entered_at, entered_stage_id, reached_stage_ids, last_move_id,
-                         last_stage_id, last_moved_at)
-SELECT m.deal_id,
-       min(m.moved_at) FILTER (WHERE m.from_stage_id IS NULL),
-       (array_agg(m.to_stage_id ORDER BY m.id) FILTER (WHERE m.from_stage_id IS NULL))[1],
-       coalesce(array_agg(DISTINCT m.to_stage_id) FILTER (WHERE m.to_stage_id IS NOT NULL), '{}'),
-       max(m.id),
-       (array_agg(m.to_stage_id ORDER BY m.id DESC))[1],
-       max(m.moved_at)
-FROM deal_stage_history m
-GROUP BY m.deal_id"""
+FROM_HISTORY = fold("deal_stage_history")
+BACKFILL = f"INSERT INTO deal_funnel ({COLUMNS}) {FROM_HISTORY}"
 
 
 def upgrade() -> None:
